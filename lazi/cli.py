@@ -1,0 +1,187 @@
+"""`lazi`: the one entry point of the warehouse."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from functools import wraps
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from lazi.config import mask_secrets
+from lazi.errors import LaziError
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="LAZI warehouse command line.")
+db_app = typer.Typer(no_args_is_help=True, help="The warehouse database.")
+app.add_typer(db_app, name="db")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def clear_errors(func: F) -> F:
+    """Turn a LaziError into one line on stderr and exit code 1, never a traceback."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except LaziError as exc:
+            typer.echo(f"error: {mask_secrets(str(exc))}", err=True)
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@db_app.command("start")
+@clear_errors
+def db_start() -> None:
+    """Start the project-local PostgreSQL (created on first use)."""
+    from lazi.db.warehouse import local_cluster
+
+    cluster = local_cluster()
+    started = cluster.start()
+    status = cluster.status()
+    verb = "started" if started else "already running"
+    typer.echo(f"local PostgreSQL {status.version} {verb} on 127.0.0.1:{status.port}")
+    typer.echo(f"url: {mask_secrets(cluster.url())}  (lazi db url --show-password to reveal)")
+
+
+@db_app.command("stop")
+@clear_errors
+def db_stop() -> None:
+    """Stop the project-local PostgreSQL."""
+    from lazi.db.warehouse import local_cluster
+
+    stopped = local_cluster().stop()
+    typer.echo("local PostgreSQL stopped" if stopped else "local PostgreSQL was not running")
+
+
+@db_app.command("status")
+@clear_errors
+def db_status() -> None:
+    """Is the project-local PostgreSQL created and running?"""
+    import os
+
+    from lazi.db.warehouse import local_cluster
+
+    if os.environ.get("DATABASE_URL"):
+        typer.echo(f"DATABASE_URL is set: {mask_secrets(os.environ['DATABASE_URL'])}")
+    status = local_cluster().status()
+    if not status.initialized:
+        typer.echo(f"local PostgreSQL: not created yet ({status.data_dir})")
+        raise typer.Exit(3)
+    state = f"running (pid {status.pid})" if status.running else "stopped"
+    typer.echo(f"local PostgreSQL {status.version}: {state}, 127.0.0.1:{status.port}")
+    typer.echo(f"data: {status.data_dir}")
+    if not status.running:
+        raise typer.Exit(3)
+
+
+@db_app.command("url")
+@clear_errors
+def db_url(
+    show_password: Annotated[
+        bool, typer.Option("--show-password", help="Print the password instead of ****.")
+    ] = False,
+) -> None:
+    """Print the connection URL of the warehouse in use (for psql, scripts and BI tools)."""
+    from lazi.db.warehouse import resolve
+
+    wh = resolve(start_local=False)
+    typer.echo(wh.url if show_password else wh.masked_url)
+
+
+@db_app.command("migrate")
+@clear_errors
+def db_migrate() -> None:
+    """Apply pending migrations (a no-op when there are none)."""
+    from lazi.db.migrate import migrate
+    from lazi.db.warehouse import resolve
+
+    wh = resolve()
+    result = migrate(wh.url)
+    for migration_id in result.applied:
+        typer.echo(f"applied {migration_id}")
+    typer.echo(f"{len(result.applied)} applied, {result.already_applied} already applied")
+
+
+@app.command("run")
+@clear_errors
+def run() -> None:
+    """Run the ELT flow once: prepare the warehouse, load, transform, push; print a summary."""
+    from lazi import prefect_env
+    from lazi.db.warehouse import resolve
+
+    began = time.monotonic()
+    wh = resolve()
+    where = "local cluster" if wh.local else "DATABASE_URL"
+    typer.echo(f"[1/2] warehouse ready ({where}): {wh.masked_url}")
+    typer.echo("[2/2] running the Prefect flow 'elt' (the first start of Prefect takes a while)")
+    prefect_env.configure()
+    from flows.elt import elt
+
+    try:
+        summary = elt()
+    except LaziError:
+        raise
+    except Exception as exc:  # the flow already logged the details; keep the exit clean
+        raise LaziError(f"the elt flow failed: {exc}") from None
+    _print_summary(summary, time.monotonic() - began)
+
+
+@app.command("status")
+@clear_errors
+def status() -> None:
+    """Show the warehouse, each endpoint's sync state and the latest runs."""
+    from lazi.db import report, warehouse
+
+    wh = warehouse.resolve(start_local=False)
+    with warehouse.connect(wh.url) as conn:
+        summary = report.summarize(conn)
+        states = report.sync_states(conn)
+        runs = report.recent_syncs(conn)
+    typer.echo(f"warehouse: {wh.masked_url} (PostgreSQL {summary['server_version']})")
+    tables = ", ".join(f"{k} {v}" for k, v in summary["tables_per_schema"].items())
+    typer.echo(f"tables: {tables}")
+    typer.echo(f"sync state ({len(states)} endpoints):")
+    for vendor, table, scope, state, full, incr, total in states:
+        typer.echo(
+            f"  {vendor:<12} {table:<32} {scope:<10} {state:<9} full={_ts(full)} "
+            f"incremental={_ts(incr)} records={total}"
+        )
+    typer.echo(f"latest runs ({len(runs)}):")
+    for started, vendor, endpoint, scope, kind, state, fetched, new, same, ms, err in runs:
+        line = (
+            f"  {_ts(started)} {vendor}/{endpoint} {scope} {kind} {state}: fetched {fetched}, "
+            f"new {new}, unchanged {same}, {ms if ms is not None else '-'} ms"
+        )
+        typer.echo(line + (f" error: {err}" if err else ""))
+
+
+def _ts(value: Any) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value else "-"
+
+
+def _print_summary(summary: dict[str, Any], seconds: float) -> None:
+    typer.echo("")
+    typer.echo("summary")
+    typer.echo(f"  PostgreSQL       {summary['server_version']}")
+    applied = summary["migrations_applied"]
+    typer.echo(
+        f"  migrations       {len(applied)} applied now, "
+        f"{summary['migrations_already_applied']} already applied"
+    )
+    typer.echo(f"  audit partitions {summary['partitions_created']} created")
+    tables = ", ".join(f"{k} {v}" for k, v in summary["tables_per_schema"].items())
+    typer.echo(f"  tables           {tables}")
+    typer.echo(f"  elapsed          {seconds:.1f} s")
+
+
+def main() -> None:  # pragma: no cover - console entry for `python -m lazi`
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
