@@ -42,6 +42,8 @@ def db_start() -> None:
 
     cluster = local_cluster()
     started = cluster.start()
+    for notice in cluster.notices:
+        typer.echo(f"notice: {notice}")
     status = cluster.status()
     verb = "started" if started else "already running"
     typer.echo(f"local PostgreSQL {status.version} {verb} on 127.0.0.1:{status.port}")

@@ -49,6 +49,7 @@ class LocalCluster:
         self.data_dir = settings.data_dir
         self.password_file = self.data_dir.parent / "pg-password"
         self.log_file = self.data_dir / "server.log"
+        self.notices: list[str] = []  # things repaired on the way, for the CLI to tell the user
 
     # -- public -------------------------------------------------------------------------------
 
@@ -57,7 +58,7 @@ class LocalCluster:
             SUPERUSER,
             self._password(),
             HOST,
-            self.settings.port,
+            self._running_port() or self.settings.port,
             dbname or self.settings.db_name,
         )
 
@@ -224,6 +225,16 @@ class LocalCluster:
         except PermissionError:
             return None
 
+    def _running_port(self) -> int | None:
+        """The port the running server listens on (line 4 of postmaster.pid), which wins over
+        LAZI_PG_PORT if that changed since the server started."""
+        if self._running_pid() is None:
+            return None
+        try:
+            return int((self.data_dir / "postmaster.pid").read_text().splitlines()[3])
+        except (OSError, IndexError, ValueError):
+            return None
+
     def _running_pid(self) -> int | None:
         pid = self._pid_file_pid()
         if pid is None or not _is_postgres_for(pid, self.data_dir):
@@ -236,6 +247,10 @@ class LocalCluster:
         pid = self._pid_file_pid()
         if pid is not None and not _is_postgres_for(pid, self.data_dir):
             (self.data_dir / "postmaster.pid").unlink(missing_ok=True)
+            self.notices.append(
+                f"removed the stale lock file of a server that was killed (pid {pid}); "
+                "PostgreSQL replays its log on start, so no committed data is lost"
+            )
 
     def _wait_for_orphans(self, timeout_s: float = 20.0) -> None:
         """After the postmaster is killed its children linger until they notice, holding the

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 
 import psycopg
@@ -37,6 +38,8 @@ def resolve(*, start_local: bool = True) -> Warehouse:
     cluster = local_cluster()
     if start_local:
         cluster.start()
+        for notice in cluster.notices:
+            print(f"notice: {notice}", file=sys.stderr)
     elif not cluster.status().running:
         raise LaziError(
             "The local PostgreSQL server is not running; start it with `lazi db start`."

@@ -67,6 +67,7 @@ def test_recovers_after_the_server_is_killed(tmp_path: Path) -> None:
     lines[0] = str(os.getpid())
     lock.write_text("\n".join(lines) + "\n")
     assert cluster.start() is True
+    assert any("stale lock file" in notice for notice in cluster.notices)
     with psycopg.connect(cluster.url()) as conn:
         assert conn.execute("select x from kept").fetchone() == (7,)
     cluster.destroy()
