@@ -34,6 +34,9 @@ format: setup
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+bench: setup
+	$(BIN)/python -m bench.ingest --scale $(or $(SCALE),1000000)
+
 db-start: setup
 	$(BIN)/lazi db start
 

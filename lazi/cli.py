@@ -13,7 +13,13 @@ import typer
 from lazi.config import mask_secrets
 from lazi.errors import LaziError
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="LAZI warehouse command line.")
+# Rich tracebacks print local variables, which may hold credentials: plain tracebacks only.
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    help="LAZI warehouse command line.",
+)
 db_app = typer.Typer(no_args_is_help=True, help="The warehouse database.")
 app.add_typer(db_app, name="db")
 
@@ -120,7 +126,10 @@ def run() -> None:
     wh = resolve()
     where = "local cluster" if wh.local else "DATABASE_URL"
     typer.echo(f"[1/2] warehouse ready ({where}): {wh.masked_url}")
-    typer.echo("[2/2] running the Prefect flow 'elt' (the first start of Prefect takes a while)")
+    typer.echo(
+        "[2/2] running the Prefect flow 'elt': migrate, load every vendor, report "
+        "(the first start of Prefect takes a while)"
+    )
     prefect_env.configure()
     from flows.elt import elt
 
@@ -131,6 +140,123 @@ def run() -> None:
     except Exception as exc:  # the flow already logged the details; keep the exit clean
         raise LaziError(f"the elt flow failed: {exc}") from None
     _print_summary(summary, time.monotonic() - began)
+
+
+sandbox_app = typer.Typer(no_args_is_help=True, help="Local stand-ins of the vendor APIs.")
+app.add_typer(sandbox_app, name="sandbox")
+
+
+@sandbox_app.command("serve")
+@clear_errors
+def sandbox_serve(
+    scale: Annotated[int, typer.Option(help="ServiceTitan customers across tenants.")] = 300,
+    seed: Annotated[int, typer.Option(help="Seed of the generated data.")] = 7,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="First line: one JSON object of URLs and credentials.")
+    ] = False,
+    no_limits: Annotated[
+        bool, typer.Option("--no-limits", help="Lift the vendors' rate limits (benchmarks).")
+    ] = False,
+) -> None:
+    """Serve ServiceTitan, GoHighLevel and CallRail stand-ins on loopback until Ctrl+C."""
+    if scale < 1:
+        raise LaziError("--scale must be at least 1")
+    from lazi.sandbox.server import serve_forever
+
+    serve_forever(scale, seed, as_json, limits=not no_limits)
+
+
+webhooks_app = typer.Typer(no_args_is_help=True, help="The GoHighLevel webhook receiver.")
+app.add_typer(webhooks_app, name="webhooks")
+
+
+@webhooks_app.command("serve")
+@clear_errors
+def webhooks_serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8090,
+) -> None:
+    """Receive GoHighLevel webhooks: verify the signature, store each event once in raw."""
+    from dlt_pipelines.gohighlevel.webhooks import serve_webhooks
+
+    serve_webhooks(host, port)
+
+
+@app.command("sync")
+@clear_errors
+def sync(
+    vendor: Annotated[str, typer.Argument(help="servicetitan, gohighlevel, callrail or all")],
+    full: Annotated[
+        bool, typer.Option("--full", help="Read everything again and reconcile deletions.")
+    ] = False,
+    since: Annotated[
+        str | None, typer.Option(help="Backfill from this date (YYYY-MM-DD) instead of the cursor.")
+    ] = None,
+    sandbox: Annotated[
+        bool, typer.Option("--sandbox", help="Load from freshly started local stand-ins.")
+    ] = False,
+) -> None:
+    """Load one vendor (or all) into raw: incremental by default."""
+    import os
+    from datetime import UTC, datetime
+
+    from lazi import ingest
+    from lazi.db.migrate import migrate
+    from lazi.db.warehouse import resolve
+
+    vendors = list(ingest.VENDORS) if vendor == "all" else [vendor]
+    if any(v not in ingest.VENDORS for v in vendors):
+        raise LaziError(f"unknown vendor {vendor!r}; choose {', '.join(ingest.VENDORS)} or all")
+    since_at = None
+    if since:
+        try:
+            since_at = datetime.fromisoformat(since).replace(tzinfo=UTC)
+        except ValueError:
+            raise LaziError(f"--since {since!r} is not a date like 2025-01-31") from None
+    wh = resolve()
+    migrate(wh.url)
+    running = None
+    if sandbox:
+        from lazi.sandbox.server import describe, start_sandbox
+
+        running = start_sandbox(300, 7)
+        os.environ.update(ingest.source_env(describe(running)))
+    failed = []
+    try:
+        for name in vendors:
+            if not sandbox and not ingest.vendor_configured(name) and not _has_secrets_file():
+                raise LaziError(
+                    f"no credentials for {name}: set SOURCES__{name.upper()}__… (see README) "
+                    "or use --sandbox to load from the local stand-ins"
+                )
+            typer.echo(f"syncing {name} ({'full' if full else 'incremental'}) …")
+            try:
+                result = ingest.run_vendor(name, wh.url, full=full, since=since_at)
+            except Exception as exc:  # one vendor failing must not hide the others' results
+                typer.echo(f"error: {mask_secrets(str(exc))}", err=True)
+                failed.append(name)
+                continue
+            for e in result.endpoints:
+                typer.echo(
+                    f"  {e['table']:<34} {e['scope']:<22} fetched {e['fetched']:>8}  "
+                    f"new {e['new_versions']:>8}  deleted {e['deleted_marked']:>5}  "
+                    f"requests {e['requests']:>5}"
+                )
+            typer.echo(
+                f"{name}: {result.fetched} fetched, {result.new_versions} new versions "
+                f"in {result.seconds:.1f} s"
+            )
+    finally:
+        if running is not None:
+            running.stop()
+    if failed:
+        raise LaziError(f"sync failed for {', '.join(failed)}; see the messages above")
+
+
+def _has_secrets_file() -> bool:
+    from lazi.config import PROJECT_ROOT
+
+    return (PROJECT_ROOT / ".dlt" / "secrets.toml").exists()
 
 
 @app.command("status")
@@ -176,6 +302,14 @@ def _print_summary(summary: dict[str, Any], seconds: float) -> None:
         f"{summary['migrations_already_applied']} already applied"
     )
     typer.echo(f"  audit partitions {summary['partitions_created']} created")
+    if summary.get("simulated_vendors"):
+        typer.echo(f"  stand-ins        {', '.join(summary['simulated_vendors'])} (no credentials)")
+    for load in summary.get("loads", []):
+        typer.echo(
+            f"  load {load['vendor']:<12} {load['fetched']} fetched, "
+            f"{load['new_versions']} new versions, {load['deleted_marked']} deletions marked, "
+            f"{load['requests']} requests, {(load['duration_ms'] or 0) / 1000:.1f} s"
+        )
     tables = ", ".join(f"{k} {v}" for k, v in summary["tables_per_schema"].items())
     typer.echo(f"  tables           {tables}")
     typer.echo(f"  elapsed          {seconds:.1f} s")

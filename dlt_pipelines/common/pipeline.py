@@ -1,0 +1,390 @@
+"""Run one vendor's dlt source into raw and keep the books: sync.inbound_log, raw.sync_state.
+
+Crash safety rests on three things:
+- dlt commits each resource's cursor (resource state) in the same load package as its rows, and
+  restores state only from completed packages, so a cursor is never ahead of the data;
+- a package left half-loaded by a kill is finished before anything new is extracted;
+- raw tables load with `insert-only` on (scope, id, content hash), so a job replayed after a
+  crash, or a page fetched twice, adds nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import dlt
+import orjson
+import psycopg
+from dlt.extract.source import DltSource
+from psycopg import sql
+
+from dlt_pipelines.common.errors import SourceError
+from dlt_pipelines.common.stats import EndpointStats, RunStats
+from lazi.config import mask_secrets, state_dir
+
+log = logging.getLogger("lazi.sources")
+
+DLT_DEFAULTS = {
+    # Arrow batches skip dlt's row-by-row JSON normalizer; these add the bookkeeping columns
+    # (load id for dbt's incremental filter, a deterministic row id) to Arrow rows too.
+    "NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID": "true",
+    "NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_ID": "true",
+    # Intermediate files are read once and deleted: compressing them costs ~25% of a backfill.
+    "DATA_WRITER__DISABLE_COMPRESSION": "true",
+    "RUNTIME__LOG_LEVEL": "WARNING",
+    "LOAD__WORKERS": "4",
+}
+
+
+@dataclass
+class SyncOptions:
+    full: bool = False
+    since: datetime | None = None
+    warehouse_url: str = ""  # for full reconciles, which compare with what raw already holds
+
+    @property
+    def sync_type(self) -> str:
+        return "full" if self.full else "backfill" if self.since else "incremental"
+
+
+@dataclass
+class SyncResult:
+    vendor: str
+    run_id: uuid.UUID
+    endpoints: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def fetched(self) -> int:
+        return sum(e["fetched"] for e in self.endpoints)
+
+    @property
+    def new_versions(self) -> int:
+        return sum(e["new_versions"] for e in self.endpoints)
+
+
+SourceFactory = Callable[[RunStats, SyncOptions], DltSource]
+
+
+class _ExpectedArrowHints(logging.Filter):
+    """Decimal and json columns travel as Arrow strings on purpose (PostgreSQL parses them on
+    COPY), so dlt's notice that Arrow types differ from the hints is expected, not a problem."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "when merging arrow schema with dlt schema" not in record.getMessage()
+
+
+logging.getLogger("dlt").addFilter(_ExpectedArrowHints())
+
+
+def run_sync(
+    vendor: str,
+    build_source: SourceFactory,
+    warehouse_url: str,
+    options: SyncOptions,
+    *,
+    loader_role: str | None = "lazi_loader",
+) -> SyncResult:
+    for key, value in DLT_DEFAULTS.items():
+        os.environ.setdefault(key, value)
+    began = time.time()
+    run_id = uuid.uuid4()
+    with psycopg.connect(warehouse_url, autocommit=True) as books:
+        _lock(books, vendor)
+        _close_interrupted(books, vendor)
+        _log_run(books, run_id, vendor, options, "running")
+        stats = RunStats()
+        options.warehouse_url = warehouse_url
+        try:
+            pipeline = dlt.pipeline(
+                pipeline_name=f"lazi_{vendor}",
+                destination=dlt.destinations.postgres(
+                    credentials=_loader_url(warehouse_url, loader_role)
+                ),
+                dataset_name="raw",
+                pipelines_dir=str(_pipelines_dir(warehouse_url)),
+                progress=dlt.progress.log(log_period=30),
+            )
+            load_ids = _finish_pending(pipeline)
+            info = pipeline.run(build_source(stats, options), loader_file_format="csv")
+            load_ids += list(info.loads_ids)
+        except Exception as exc:
+            message = _describe(exc)
+            _record(books, run_id, vendor, options, stats.all(), {}, "failed", message)
+            _log_run(books, run_id, vendor, options, "failed", message)
+            raise SourceError(vendor, "sync", message) from exc
+        _index_versions(books, stats.all())
+        new_versions = _count_new_versions(books, stats.all(), load_ids)
+        endpoints = _record(books, run_id, vendor, options, stats.all(), new_versions, "succeeded")
+        _log_run(books, run_id, vendor, options, "succeeded", endpoints=endpoints)
+    return SyncResult(vendor, run_id, endpoints, time.time() - began)
+
+
+def _pipelines_dir(url: str) -> Path:
+    """dlt's working folder, one per warehouse: local state left by a run against another
+    database must never stand in for this one's cursors."""
+    info = psycopg.conninfo.conninfo_to_dict(url)
+    where = f"{info.get('host')}:{info.get('port')}/{info.get('dbname')}"
+    return state_dir() / "dlt" / hashlib.sha256(where.encode()).hexdigest()[:16]
+
+
+def _loader_url(url: str, role: str | None) -> str:
+    """dlt connects as the warehouse user but acts as the loader role (writes raw only)."""
+    if not role:
+        return url
+    separator = "&" if "?" in url else "?"
+    return f"{url}{separator}options={quote(f'-c role={role}')}"
+
+
+def _finish_pending(pipeline: dlt.Pipeline) -> list[str]:
+    """A previous run killed after extracting leaves packages behind: load them first."""
+    if not pipeline.has_pending_data:
+        return []
+    log.warning("%s: finishing a load interrupted by the previous run", pipeline.pipeline_name)
+    pipeline.normalize()
+    info = pipeline.load()
+    return list(info.loads_ids)
+
+
+def _lock(books: psycopg.Connection, vendor: str) -> None:
+    # Session advisory lock: released by PostgreSQL when this process dies, so a crash never
+    # leaves a stale lock, while two syncs of one vendor never share dlt's working folder.
+    got = books.execute(
+        "select pg_try_advisory_lock(hashtext(%s))", (f"lazi:ingest:{vendor}",)
+    ).fetchone()[0]
+    if not got:
+        raise SourceError(vendor, "sync", "another sync of this vendor is running; try later")
+
+
+def _close_interrupted(books: psycopg.Connection, vendor: str) -> None:
+    """Rows still 'running' while we hold the vendor's lock belong to a run that was killed."""
+    books.execute(
+        """
+        update sync.inbound_log
+        set status = 'failed', finished_at = now(),
+            error = 'interrupted: the process ended before the run finished'
+        where vendor = %s and status = 'running'
+        """,
+        (vendor,),
+    )
+
+
+def _log_run(
+    books: psycopg.Connection,
+    run_id: uuid.UUID,
+    vendor: str,
+    options: SyncOptions,
+    status: str,
+    error: str | None = None,
+    endpoints: list[dict[str, Any]] | None = None,
+) -> None:
+    """One row per run (endpoint '(run)') beside the per-endpoint rows."""
+    endpoints = endpoints or []
+    if status == "running":
+        books.execute(
+            "insert into sync.inbound_log (run_id, vendor, endpoint, sync_type, status) "
+            "values (%s, %s, '(run)', %s, 'running')",
+            (run_id, vendor, options.sync_type),
+        )
+        return
+    books.execute(
+        """
+        update sync.inbound_log
+        set status = %s, finished_at = now(), error = %s,
+            records_fetched = %s, records_created = %s, records_unchanged = %s,
+            records_deleted = %s, requests_made = %s
+        where run_id = %s and endpoint = '(run)'
+        """,
+        (
+            status,
+            error,
+            sum(e["fetched"] for e in endpoints),
+            sum(e["new_versions"] for e in endpoints),
+            sum(e["unchanged"] for e in endpoints),
+            sum(e["deleted_marked"] for e in endpoints),
+            sum(e["requests"] for e in endpoints),
+            run_id,
+        ),
+    )
+
+
+def _index_versions(books: psycopg.Connection, endpoints: list[EndpointStats]) -> None:
+    """dlt creates raw tables without a key; this unique index on (scope, id, content hash)
+    makes a duplicated version impossible and serves staging's latest-version lookups."""
+    for table in sorted({e.table for e in endpoints}):
+        scope_column = _scope_column(books, table)
+        id_column = _id_column(books, table)
+        if scope_column is None or id_column is None:
+            continue
+        books.execute(
+            sql.SQL(
+                "create unique index if not exists {index} on raw.{table} "
+                "({scope}, {id}, content_hash)"
+            ).format(
+                index=sql.Identifier(f"{table}_version_key"),
+                table=sql.Identifier(table),
+                scope=sql.Identifier(scope_column),
+                id=sql.Identifier(id_column),
+            )
+        )
+
+
+def _id_column(books: psycopg.Connection, table: str) -> str | None:
+    row = books.execute(
+        """
+        select column_name from information_schema.columns
+        where table_schema = 'raw' and table_name = %s
+          and column_name in ('st_id', 'ghl_id', 'callrail_id')
+        limit 1
+        """,
+        (table,),
+    ).fetchone()
+    return row[0] if row else None
+
+
+def _count_new_versions(
+    books: psycopg.Connection, endpoints: list[EndpointStats], load_ids: list[str]
+) -> dict[tuple[str, str], int]:
+    """Rows this run added, per (table, scope), found by the run's dlt load ids."""
+    counts: dict[tuple[str, str], int] = {}
+    if not load_ids:
+        return counts
+    for table in sorted({e.table for e in endpoints}):
+        scope_column = _scope_column(books, table)
+        if scope_column is None:
+            continue
+        rows = books.execute(
+            sql.SQL(
+                "select {scope}::text, count(*) from raw.{table} "
+                "where _dlt_load_id = any(%s) group by 1"
+            ).format(scope=sql.Identifier(scope_column), table=sql.Identifier(table)),
+            (load_ids,),
+        ).fetchall()
+        for scope, count in rows:
+            counts[(table, scope)] = count
+    return counts
+
+
+def _scope_column(books: psycopg.Connection, table: str) -> str | None:
+    row = books.execute(
+        """
+        select column_name from information_schema.columns
+        where table_schema = 'raw' and table_name = %s
+          and column_name in ('tenant_id', 'location_id', 'account_id')
+        order by ordinal_position limit 1
+        """,
+        (table,),
+    ).fetchone()
+    return row[0] if row else None
+
+
+def _record(
+    books: psycopg.Connection,
+    run_id: uuid.UUID,
+    vendor: str,
+    options: SyncOptions,
+    endpoints: list[EndpointStats],
+    new_versions: dict[tuple[str, str], int],
+    status: str,
+    error: str | None = None,
+) -> list[dict[str, Any]]:
+    written = []
+    for e in endpoints:
+        new = new_versions.get((e.table, e.scope), 0)
+        entry = {
+            "table": e.table,
+            "endpoint": e.endpoint,
+            "scope": e.scope,
+            "fetched": e.fetched,
+            "new_versions": new,
+            "unchanged": max(0, e.fetched + e.deleted_marked - new),
+            "deleted_marked": e.deleted_marked,
+            "requests": e.requests,
+            "type_errors": e.type_errors,
+        }
+        written.append(entry)
+        books.execute(
+            """
+            insert into sync.inbound_log (
+                run_id, vendor, endpoint, scope, sync_type, status, records_fetched,
+                records_created, records_unchanged, records_deleted, requests_made,
+                cursor_before, cursor_after, started_at, finished_at, error, details
+            ) values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
+                      to_timestamp(%s), to_timestamp(%s), %s, %s)
+            """,
+            (
+                run_id,
+                vendor,
+                e.endpoint,
+                e.scope,
+                options.sync_type,
+                status,
+                e.fetched,
+                new,
+                entry["unchanged"],
+                e.deleted_marked,
+                e.requests,
+                e.cursor_before,
+                e.cursor_after,
+                e.started,
+                e.finished or time.time(),
+                error,
+                orjson.dumps(e.details()).decode(),
+            ),
+        )
+        books.execute(
+            """
+            insert into raw.sync_state as s (
+                vendor, table_name, endpoint, scope, cursor_value, last_full_sync,
+                last_incremental_sync, sync_status, records_total, last_error
+            ) values (%s, %s, %s, %s, %s,
+                      case when %s and %s = 'succeeded' then now() end,
+                      case when not %s and %s = 'succeeded' then now() end,
+                      %s, %s, %s)
+            on conflict (vendor, table_name, scope) do update set
+                endpoint = excluded.endpoint,
+                cursor_value = case when excluded.sync_status = 'succeeded'
+                                    then excluded.cursor_value else s.cursor_value end,
+                last_full_sync = coalesce(excluded.last_full_sync, s.last_full_sync),
+                last_incremental_sync = coalesce(
+                    excluded.last_incremental_sync, s.last_incremental_sync),
+                sync_status = excluded.sync_status,
+                records_total = s.records_total + excluded.records_total,
+                last_error = excluded.last_error
+            """,
+            (
+                vendor,
+                e.table,
+                e.endpoint,
+                e.scope,
+                e.cursor_after,
+                e.full,
+                status,
+                e.full,
+                status,
+                status,
+                new,
+                error,
+            ),
+        )
+    return written
+
+
+def _describe(exc: BaseException) -> str:
+    """The innermost cause names the endpoint and the vendor's words; dlt wraps it twice."""
+    inner: BaseException = exc
+    while inner.__cause__ is not None or inner.__context__ is not None:
+        inner = inner.__cause__ or inner.__context__  # type: ignore[assignment]
+        if isinstance(inner, SourceError):
+            break
+    return mask_secrets(str(inner if isinstance(inner, SourceError) else exc))[:2000]

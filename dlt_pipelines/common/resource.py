@@ -1,0 +1,70 @@
+"""A dlt resource for one raw table, fed by a vendor-specific page generator."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import dlt
+from dlt.extract.resource import DltResource
+
+from dlt_pipelines.common.rows import RawTable, to_batch
+from dlt_pipelines.common.stats import RunStats
+
+SCHEMA_CONTRACT = {"tables": "evolve", "columns": "evolve", "data_type": "freeze"}
+
+
+@dataclass
+class Page:
+    """Records of one scope as one API page returned them."""
+
+    scope: Any
+    records: list[dict[str, Any]]
+    deleted: bool = False  # tombstones made by a full reconcile
+
+
+PageSource = Callable[[dict[str, Any]], Iterator[Page]]
+
+
+def raw_resource(table: RawTable, endpoint: str, pages: PageSource, stats: RunStats) -> DltResource:
+    """`pages(state)` yields the pages; it reads and advances its cursors in `state`, dlt's
+    resource state, which is committed in the same load package as the rows it describes."""
+
+    @dlt.resource(
+        name=table.name,
+        table_name=table.name,
+        primary_key=table.primary_key,
+        write_disposition={"disposition": "merge", "strategy": "insert-only"},
+        columns=table.dlt_columns(),
+        schema_contract=SCHEMA_CONTRACT,  # type: ignore[arg-type]
+    )
+    def _rows() -> Iterator[Any]:
+        state = dlt.current.resource_state()
+        known = state.setdefault("known_fields", [])
+        known_fields = set(known)
+        try:
+            for page in pages(state):
+                endpoint_stats = stats.endpoint(table.name, endpoint, page.scope)
+                if not page.records:
+                    continue
+                batch, counts = to_batch(
+                    table,
+                    page.scope,
+                    page.records,
+                    deleted=page.deleted,
+                    known_fields=known_fields,
+                )
+                endpoint_stats.add(counts, deleted=page.deleted)
+                if counts.new_fields or len(known) != len(known_fields):
+                    # In place and before the yield: dlt snapshots state as items flow.
+                    known[:] = sorted(known_fields)
+                yield batch
+        finally:
+            now = time.time()
+            for endpoint_stats in stats.all():
+                if endpoint_stats.table == table.name and endpoint_stats.finished is None:
+                    endpoint_stats.finished = now
+
+    return _rows()

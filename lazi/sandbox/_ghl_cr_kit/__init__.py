@@ -1,0 +1,77 @@
+"""Plumbing shared by the GoHighLevel and CallRail stand-ins (owner: GHL/CR helper).
+
+Vendor-neutral: `http` has the JSON answers, fault injection, World-lock handling,
+/_sandbox controls and app layout; `records` has the live indexes over World collections.
+The vendor packages supply error bodies, drift flavour and routes. Candidates to move into
+common.py once the other stand-ins want them too.
+"""
+
+from lazi.sandbox._ghl_cr_kit.http import (
+    JSON_TYPE,
+    FaultMiddleware,
+    Rendered,
+    assemble_app,
+    call_holding,
+    drift_records,
+    gateway_error_page,
+    json_bytes_headers,
+    json_response,
+    last_param,
+    rendered_json,
+    sandbox_router,
+    send_rendered,
+    sent_path,
+    url_with,
+    world_lock,
+)
+from lazi.sandbox._ghl_cr_kit.records import (
+    TOP,
+    Desc,
+    GroupView,
+    Page,
+    Predicate,
+    Record,
+    SortedView,
+    Views,
+    all_of,
+    dotted,
+    iso_to_ms,
+    ms_to_iso_z,
+    prefix_component,
+    select,
+    sort_component,
+)
+
+__all__ = [
+    "JSON_TYPE",
+    "TOP",
+    "Desc",
+    "FaultMiddleware",
+    "GroupView",
+    "Page",
+    "Predicate",
+    "Record",
+    "Rendered",
+    "SortedView",
+    "Views",
+    "all_of",
+    "assemble_app",
+    "call_holding",
+    "dotted",
+    "drift_records",
+    "gateway_error_page",
+    "iso_to_ms",
+    "json_bytes_headers",
+    "json_response",
+    "last_param",
+    "ms_to_iso_z",
+    "prefix_component",
+    "rendered_json",
+    "sandbox_router",
+    "select",
+    "send_rendered",
+    "sent_path",
+    "sort_component",
+    "url_with",
+    "world_lock",
+]

@@ -1,0 +1,74 @@
+"""Fixtures for ingestion tests: stand-ins on loopback, sources pointed at them, a fresh
+warehouse, and readers of what raw holds."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from lazi.db.cluster import LocalCluster
+from lazi.db.migrate import migrate
+from lazi.ingest import source_env
+from lazi.sandbox.server import Sandbox, describe, start_sandbox
+from tests.conftest import create_database
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    running = start_sandbox(200, 11)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def warehouse(pg_cluster: LocalCluster) -> str:
+    url = create_database(pg_cluster, "ingest")
+    migrate(url)
+    return url
+
+
+@pytest.fixture
+def configured(sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Environment that points every source at the stand-ins, with a private dlt folder."""
+    env = source_env(describe(sandbox))
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("LAZI_STATE_DIR", str(tmp_path / "state"))
+    return env
+
+
+def latest_versions(
+    url: str, table: str, scope_column: str, id_column: str, scope: Any
+) -> dict[Any, tuple[dict[str, Any], bool]]:
+    """id -> (full_data, is_deleted) of the latest version of each entity in raw."""
+    query = sql.SQL(
+        """
+        select distinct on ({id}) {id}, full_data, is_deleted
+        from raw.{table}
+        where {scope} = %s
+        order by {id}, modified_on desc nulls last, _dlt_load_id desc
+        """
+    ).format(
+        id=sql.Identifier(id_column),
+        table=sql.Identifier(table),
+        scope=sql.Identifier(scope_column),
+    )
+    with psycopg.connect(url) as conn:
+        if conn.execute("select to_regclass(%s)", (f"raw.{table}",)).fetchone()[0] is None:
+            return {}
+        return {row[0]: (row[1], row[2]) for row in conn.execute(query, (scope,))}
+
+
+def duplicate_versions(url: str, table: str, key: list[str]) -> int:
+    """Rows beyond the first for any (scope, id, content hash): must always be 0."""
+    columns = sql.SQL(", ").join(sql.Identifier(c) for c in key)
+    query = sql.SQL("select count(*) - count(distinct ({cols})) from raw.{table}").format(
+        cols=columns, table=sql.Identifier(table)
+    )
+    with psycopg.connect(url) as conn:
+        return conn.execute(query).fetchone()[0]

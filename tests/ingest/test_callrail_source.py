@@ -1,0 +1,229 @@
+"""The CallRail source against the stand-in over real HTTP, into a real PostgreSQL.
+
+The stand-in's World is the oracle: after each run the latest raw version of every record equals
+what the API serves now, and records deleted at the vendor carry a tombstone.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+from dlt_pipelines.callrail.settings import CALLS, COMPANIES, TRACKERS
+from dlt_pipelines.common.errors import SourceError
+from lazi.ingest import run_vendor
+from lazi.sandbox.server import Sandbox
+from tests.ingest.conftest import duplicate_versions, latest_versions
+
+TABLES = {"calls": CALLS, "companies": COMPANIES, "trackers": TRACKERS}
+
+
+@pytest.fixture
+def callrail(configured: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> str:
+    """The sources pointed at the stand-ins, with small pages so that paging and request counts
+    have something to show at this scale. Returns the CallRail base URL."""
+    monkeypatch.setenv("SOURCES__CALLRAIL__PER_PAGE", "20")
+    return configured["SOURCES__CALLRAIL__BASE_URL"]
+
+
+def assert_mirrors(sb: Sandbox, url: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for account in sb.world.callrail_accounts:
+        for name, table in TABLES.items():
+            collection = sb.world.collection("callrail", name, account)
+            live: dict[str, Any] = {}
+            deleted: set[str] = set()
+            for _, record in collection.iter_from(0):
+                if collection.is_deleted(record):
+                    deleted.add(record["id"])
+                else:
+                    live[record["id"]] = record
+            raw = latest_versions(url, table.name, "account_id", "callrail_id", account)
+            raw_live = {i: data for i, (data, gone) in raw.items() if not gone}
+            assert raw_live.keys() == live.keys(), (table.name, account, len(raw_live), len(live))
+            different = [i for i, record in live.items() if raw_live[i] != record]
+            assert not different, (table.name, account, different[:3])
+            assert set(raw) - set(live) <= deleted, (table.name, account)
+            assert duplicate_versions(url, table.name, table.primary_key) == 0
+            counts[table.name] = counts.get(table.name, 0) + len(live)
+    return counts
+
+
+def run_requests(url: str, run_id: Any) -> dict[str, int]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            """
+            select endpoint, sum(requests_made)::int from sync.inbound_log
+            where run_id = %s and endpoint <> '(run)' group by 1
+            """,
+            (run_id,),
+        ).fetchall()
+    return dict(rows)
+
+
+def versions(url: str) -> int:
+    with psycopg.connect(url) as conn:
+        return sum(
+            conn.execute(f"select count(*) from raw.{table.name}").fetchone()[0]
+            for table in TABLES.values()
+        )
+
+
+def test_first_incremental_and_idempotent_runs(
+    sandbox: Sandbox, warehouse: str, callrail: str
+) -> None:
+    first = run_vendor("callrail", warehouse)
+    counts = assert_mirrors(sandbox, warehouse)
+    assert counts["callrail_calls"] > 300 and counts["callrail_trackers"] > 5
+    assert first.new_versions == sum(counts.values())
+    first_requests = run_requests(warehouse, first.run_id)
+
+    changes = sandbox.world.advance(24)
+    assert any(key.startswith("callrail/calls") for key in changes)
+    second = run_vendor("callrail", warehouse)
+    assert_mirrors(sandbox, warehouse)
+    second_requests = run_requests(warehouse, second.run_id)
+    # Calls: only the look-back window, not every page again.
+    assert second_requests["calls.json"] * 4 <= first_requests["calls.json"]
+    assert 0 < second.fetched < first.fetched / 4
+
+    before = versions(warehouse)
+    third = run_vendor("callrail", warehouse)
+    assert third.new_versions == 0
+    assert versions(warehouse) == before
+    assert_mirrors(sandbox, warehouse)
+    with psycopg.connect(warehouse) as conn:
+        cursors = conn.execute(
+            "select scope, cursor_value from raw.sync_state where table_name = 'callrail_calls'"
+        ).fetchall()
+    assert {scope for scope, cursor in cursors if cursor} == set(sandbox.world.callrail_accounts)
+
+
+def test_deleted_calls_companies_and_trackers_are_tombstoned(
+    sandbox: Sandbox, warehouse: str, callrail: str
+) -> None:
+    run_vendor("callrail", warehouse)
+    account = sandbox.world.callrail_accounts[0]
+    calls = sandbox.world.collection("callrail", "calls", account)
+    recent = max(
+        (r for _, r in calls.iter_from(0) if not calls.is_deleted(r)),
+        key=lambda r: r["start_time"],
+    )
+    calls.delete(recent["id"])
+    trackers = sandbox.world.collection("callrail", "trackers", account)
+    tracker = next(r["id"] for _, r in trackers.iter_from(0) if not trackers.is_deleted(r))
+    trackers.delete(tracker)
+
+    result = run_vendor("callrail", warehouse)
+    assert_mirrors(sandbox, warehouse)
+    deleted = {e["table"]: e["deleted_marked"] for e in result.endpoints if e["scope"] == account}
+    assert deleted["callrail_calls"] == 1 and deleted["callrail_trackers"] == 1
+    raw = latest_versions(warehouse, "callrail_calls", "account_id", "callrail_id", account)
+    assert raw[recent["id"]][1] is True
+
+    full = run_vendor("callrail", warehouse, full=True)
+    assert full.new_versions == 0
+    assert_mirrors(sandbox, warehouse)
+
+
+def test_key_columns_are_typed(sandbox: Sandbox, warehouse: str, callrail: str) -> None:
+    run_vendor("callrail", warehouse)
+    with psycopg.connect(warehouse) as conn:
+        row = conn.execute(
+            """
+            select count(*), count(*) filter (where type_errors is not null),
+                   count(start_time), count(company_id), count(tracker_id),
+                   pg_typeof(min(start_time))::text, pg_typeof(sum(duration))::text
+            from raw.callrail_calls
+            """
+        ).fetchone()
+    total, with_errors, started, companies, trackers, start_type, _ = row
+    assert total > 0 and with_errors == 0
+    assert started == companies == trackers == total
+    assert start_type == "timestamp with time zone"
+
+
+def test_faults_do_not_lose_data_or_breach_limits(
+    sandbox: Sandbox,
+    warehouse: str,
+    callrail: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # 10% of requests fail: throttled, server errors, dropped connections, truncated bodies.
+    faults = {"rate_429": 0.03, "rate_5xx": 0.03, "rate_drop": 0.02, "rate_truncate": 0.02}
+    httpx.post(f"{callrail}/_sandbox/faults", json={**faults, "seed": 3}).raise_for_status()
+    with caplog.at_level(logging.WARNING, logger="lazi.sources"):
+        run_vendor("callrail", warehouse)
+        sandbox.world.advance(24)
+        run_vendor("callrail", warehouse)
+    retries = [r for r in caplog.records if "; retry " in r.getMessage()]
+    assert retries, "faults were injected and retried"
+    assert_mirrors(sandbox, warehouse)
+    limits = httpx.get(f"{callrail}/_sandbox/limits").json()
+    for window in limits.values():  # hourly and daily, per account
+        assert max(window["max_seen"].values()) <= window["limit"]
+
+
+def test_bad_key_names_the_endpoint_and_vendor_message(
+    sandbox: Sandbox, warehouse: str, callrail: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOURCES__CALLRAIL__API_KEY", "not-a-real-key")
+    with pytest.raises(SourceError) as failure:
+        run_vendor("callrail", warehouse)
+    message = str(failure.value)
+    assert ".json" in message and "HTTP 401" in message
+    with psycopg.connect(warehouse) as conn:
+        status, error = conn.execute(
+            "select status, error from sync.inbound_log where endpoint = '(run)'"
+        ).fetchone()
+    assert status == "failed" and "HTTP 401" in error
+
+
+def test_drifted_records_land_unchanged_and_are_counted(
+    sandbox: Sandbox, warehouse: str, callrail: str
+) -> None:
+    run_vendor("callrail", warehouse)  # the fields known so far
+    sandbox.world.advance(24)
+    httpx.post(f"{callrail}/_sandbox/faults", json={"rate_schema_drift": 1.0}).raise_for_status()
+    result = run_vendor("callrail", warehouse)
+    tombstones = sum(e["deleted_marked"] for e in result.endpoints)
+    assert result.fetched + tombstones == result.new_versions > 0, "every drifted record is kept"
+    with psycopg.connect(warehouse) as conn:
+        type_errors, new_fields = conn.execute(
+            "select sum((details ->> 'type_errors')::int), "
+            "array_agg(distinct f) filter (where f is not null) "
+            "from sync.inbound_log left join lateral "
+            "jsonb_array_elements_text(details -> 'new_fields') as f on true "
+            "where run_id = %s",
+            (result.run_id,),
+        ).fetchone()
+        flagged = sum(
+            conn.execute(
+                f"select count(*) from raw.{table.name} where type_errors is not null"
+            ).fetchone()[0]
+            for table in TABLES.values()
+        )
+    assert new_fields, "fields the vendor added are reported"
+    assert flagged == type_errors, "a value of an unexpected type leaves its key column null"
+
+
+def test_a_spent_daily_budget_stops_the_run_before_any_request(
+    sandbox: Sandbox, warehouse: str, callrail: str
+) -> None:
+    account = sandbox.world.callrail_accounts[0]
+    with psycopg.connect(warehouse) as conn:
+        conn.execute(
+            "insert into sync.inbound_log (run_id, vendor, endpoint, scope, sync_type, status, "
+            "requests_made, finished_at) values (gen_random_uuid(), 'callrail', 'calls.json', "
+            "%s, 'incremental', 'succeeded', 9500, now())",
+            (account,),
+        )
+    with pytest.raises(SourceError) as failure:
+        run_vendor("callrail", warehouse)
+    assert "daily limit" in str(failure.value)
+    limits = httpx.get(f"{callrail}/_sandbox/limits").json()
+    assert limits["daily"]["max_seen"] == {}, "no request reached CallRail"
