@@ -29,15 +29,12 @@ import httpx
 from dlt.extract.source import DltSource
 
 from dlt_pipelines.callrail.helpers import (
-    Layered,
     call_pages,
     error_message,
     lookback_day,
-    missing_calls,
     newest,
     offset_pages,
     oldest,
-    once_per_run,
     recent_requests,
     safe_window_start,
     spend,
@@ -63,10 +60,10 @@ from dlt_pipelines.common.errors import ConfigError, SourceError
 from dlt_pipelines.common.http import ApiClient
 from dlt_pipelines.common.pipeline import SyncOptions
 from dlt_pipelines.common.reconcile import missing_records
-from dlt_pipelines.common.resource import Page, PageSource, raw_resource
+from dlt_pipelines.common.resource import Page, PageSource, once_per_run, raw_resource
 from dlt_pipelines.common.rows import RawTable
 from dlt_pipelines.common.stats import RunStats
-from dlt_pipelines.common.throttle import SlidingWindowThrottle
+from dlt_pipelines.common.throttle import Layered, SlidingWindowThrottle
 
 Clients = dict[str, ApiClient]
 
@@ -212,7 +209,9 @@ def _call_pages(
             # With no date filter, calls older than the oldest returned may just have aged out.
             bound = safe_window_start(day) if day else listing.oldest
             if options.warehouse_url and bound is not None:
-                gone = missing_calls(options.warehouse_url, CALLS, account, bound, listing.seen)
+                gone = missing_records(
+                    options.warehouse_url, CALLS, account, listing.seen, since=("start_time", bound)
+                )
                 if gone:
                     yield Page(account, gone, deleted=True)
             cursors[account] = best

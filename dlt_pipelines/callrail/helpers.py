@@ -19,13 +19,10 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 import orjson
 import psycopg
-from psycopg import sql
 
 from dlt_pipelines.callrail.settings import PER_PAGE
 from dlt_pipelines.common.errors import SourceError
 from dlt_pipelines.common.http import ApiClient, StaticAuth
-from dlt_pipelines.common.resource import Page, PageSource
-from dlt_pipelines.common.rows import RawTable, canonical, content_hash
 from dlt_pipelines.common.throttle import SlidingWindowThrottle
 
 log = logging.getLogger("lazi.sources")
@@ -49,16 +46,6 @@ def error_message(response: httpx.Response) -> str:
             if value:
                 return value if isinstance(value, str) else orjson.dumps(value).decode()[:300]
     return orjson.dumps(body).decode()[:300]
-
-
-class Layered:
-    """Several sliding windows at once: CallRail's hourly and daily limits."""
-
-    def __init__(self, *throttles: SlidingWindowThrottle) -> None:
-        self._throttles = throttles
-
-    def wait(self, key: str) -> float:
-        return sum(throttle.wait(key) for throttle in self._throttles)
 
 
 def recent_requests(warehouse_url: str, scope: str, seconds: float) -> int:
@@ -193,51 +180,3 @@ def oldest(records: list[dict[str, Any]], current: datetime | None) -> datetime 
 
 def _ts(value: str) -> datetime:
     return datetime.fromisoformat(value)
-
-
-def missing_calls(
-    warehouse_url: str, table: RawTable, scope: str, since: datetime, seen: set[str]
-) -> list[dict[str, Any]]:
-    """Latest `full_data` of calls live in raw that started at or after `since` and
-    were not in a listing that covered that period: the vendor deleted them."""
-    query = sql.SQL(
-        """
-        select full_data from (
-            select distinct on ({id}) {id}, full_data, is_deleted, start_time
-            from raw.{table}
-            where {scope} = %s
-            order by {id}, modified_on desc nulls last, _dlt_load_id desc
-        ) as latest
-        where not is_deleted and start_time >= %s and not ({id} = any(%s))
-        """
-    ).format(
-        id=sql.Identifier(table.id_column),
-        table=sql.Identifier(table.name),
-        scope=sql.Identifier(table.scope_column),
-    )
-    with psycopg.connect(warehouse_url) as conn:
-        exists = conn.execute("select to_regclass(%s)", (f"raw.{table.name}",)).fetchone()
-        if exists is None or exists[0] is None:
-            return []
-        rows = conn.execute(query, (scope, since, list(seen))).fetchall()
-    return [row[0] for row in rows]
-
-
-def once_per_run(pages: PageSource) -> PageSource:
-    """Drop records already yielded in this run with the same content. Overlapping reads (a
-    narrowed re-listing, a wider re-read window, a page shifted by an insert) repeat records,
-    and raw's unique (scope, id, content hash) index rejects a repeat within one load."""
-
-    def wrapped(state: dict[str, Any]) -> Iterator[Page]:
-        yielded: dict[Any, set[tuple[str, str]]] = {}
-        for page in pages(state):
-            done = yielded.setdefault(page.scope, set())
-            fresh = []
-            for record in page.records:
-                key = (str(record.get("id")), content_hash(canonical(record), deleted=page.deleted))
-                if key not in done:
-                    done.add(key)
-                    fresh.append(record)
-            yield Page(page.scope, fresh, deleted=page.deleted)
-
-    return wrapped

@@ -17,27 +17,38 @@ from dlt_pipelines.common.rows import RawTable
 
 
 def missing_records(
-    warehouse_url: str, table: RawTable, scope: Any, seen_ids: Iterable[Any]
+    warehouse_url: str,
+    table: RawTable,
+    scope: Any,
+    seen_ids: Iterable[Any],
+    *,
+    since: tuple[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
-    """Latest `full_data` of every id live in raw for `scope` but absent from `seen_ids`."""
+    """Latest `full_data` of every id live in raw for `scope` but absent from `seen_ids`.
+    `since` = (column, value) limits the check to records the listing covered, for listings
+    bounded in time (CallRail calls by start date)."""
     seen = list(seen_ids)
+    column, bound = since if since else (table.id_column, None)
     query = sql.SQL(
         """
         select full_data from (
-            select distinct on ({id}) {id}, full_data, is_deleted
+            select distinct on ({id}) {id}, full_data, is_deleted, {column} as bound_value
             from raw.{table}
             where {scope} = %s
             order by {id}, modified_on desc nulls last, _dlt_load_id desc
         ) as latest
         where not is_deleted and not ({id} = any(%s))
+          and (%s::text is null or bound_value >= %s)
         """
     ).format(
         id=sql.Identifier(table.id_column),
         table=sql.Identifier(table.name),
         scope=sql.Identifier(table.scope_column),
+        column=sql.Identifier(column),
     )
     with psycopg.connect(warehouse_url) as conn:
         exists = conn.execute("select to_regclass(%s)", (f"raw.{table.name}",)).fetchone()[0]
         if exists is None:
             return []
-        return [row[0] for row in conn.execute(query, (scope, seen))]
+        params = (scope, seen, None if bound is None else str(bound), bound)
+        return [row[0] for row in conn.execute(query, params)]

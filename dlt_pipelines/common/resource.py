@@ -10,7 +10,7 @@ from typing import Any
 import dlt
 from dlt.extract.resource import DltResource
 
-from dlt_pipelines.common.rows import RawTable, to_batch
+from dlt_pipelines.common.rows import RawTable, canonical, content_hash, to_batch
 from dlt_pipelines.common.stats import RunStats
 
 SCHEMA_CONTRACT = {"tables": "evolve", "columns": "evolve", "data_type": "freeze"}
@@ -68,3 +68,23 @@ def raw_resource(table: RawTable, endpoint: str, pages: PageSource, stats: RunSt
                     endpoint_stats.finished = now
 
     return _rows()
+
+
+def once_per_run(pages: PageSource) -> PageSource:
+    """Drop records already yielded in this run with the same content. Overlapping reads (a
+    narrowed re-listing, a wider re-read window, a page shifted by an insert) repeat records,
+    and raw's unique (scope, id, content hash) index rejects a repeat within one load."""
+
+    def wrapped(state: dict[str, Any]) -> Iterator[Page]:
+        yielded: dict[Any, set[tuple[str, str]]] = {}
+        for page in pages(state):
+            done = yielded.setdefault(page.scope, set())
+            fresh = []
+            for record in page.records:
+                key = (str(record.get("id")), content_hash(canonical(record), deleted=page.deleted))
+                if key not in done:
+                    done.add(key)
+                    fresh.append(record)
+            yield Page(page.scope, fresh, deleted=page.deleted)
+
+    return wrapped

@@ -39,3 +39,13 @@ class Unlimited:
     def wait(self, key: str) -> float:
         del key
         return 0.0
+
+
+class Layered:
+    """Several windows at once, e.g. a burst limit and a daily one: a request waits for all."""
+
+    def __init__(self, *throttles: SlidingWindowThrottle) -> None:
+        self._throttles = throttles
+
+    def wait(self, key: str) -> float:
+        return sum(throttle.wait(key) for throttle in self._throttles)

@@ -27,12 +27,11 @@ from dlt_pipelines.common.errors import ConfigError
 from dlt_pipelines.common.http import ApiClient
 from dlt_pipelines.common.pipeline import SyncOptions
 from dlt_pipelines.common.reconcile import missing_records
-from dlt_pipelines.common.resource import Page, PageSource, raw_resource
+from dlt_pipelines.common.resource import Page, PageSource, once_per_run, raw_resource
 from dlt_pipelines.common.rows import RawTable
 from dlt_pipelines.common.stats import EndpointStats, RunStats
-from dlt_pipelines.common.throttle import SlidingWindowThrottle
+from dlt_pipelines.common.throttle import Layered, SlidingWindowThrottle
 from dlt_pipelines.gohighlevel.helpers import (
-    Layered,
     ProbeResult,
     dated_after,
     error_message,
@@ -40,7 +39,6 @@ from dlt_pipelines.gohighlevel.helpers import (
     latest_cursor,
     live_contacts,
     location_auth,
-    once_per_run,
     opportunity_pages,
     pipelines,
     probe_deletions,

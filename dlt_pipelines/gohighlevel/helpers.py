@@ -26,9 +26,7 @@ from psycopg import sql
 
 from dlt_pipelines.common.errors import SourceError
 from dlt_pipelines.common.http import ApiClient, StaticAuth
-from dlt_pipelines.common.resource import Page, PageSource
-from dlt_pipelines.common.rows import RawTable, canonical, content_hash
-from dlt_pipelines.common.throttle import SlidingWindowThrottle
+from dlt_pipelines.common.rows import RawTable
 from dlt_pipelines.gohighlevel.settings import (
     API_VERSION,
     CONTACTS_SEARCH_PATH,
@@ -71,16 +69,6 @@ def _plain(response: httpx.Response) -> str:
     if title:
         return title.group(1).strip()[:300]
     return text[:300] or response.reason_phrase
-
-
-class Layered:
-    """Several sliding windows at once: GHL's 10-second burst limit and its daily limit."""
-
-    def __init__(self, *throttles: SlidingWindowThrottle) -> None:
-        self._throttles = throttles
-
-    def wait(self, key: str) -> float:
-        return sum(throttle.wait(key) for throttle in self._throttles)
 
 
 def dated_after(field_name: str, start: str) -> Filters:
@@ -343,23 +331,3 @@ def _split_point(part: list[_Item]) -> int | None:
             if 0 < index < len(part) and part[index - 1].at < part[index].at:
                 return index
     return None
-
-
-def once_per_run(pages: PageSource) -> PageSource:
-    """Drop records already yielded in this run with the same content. Overlapping reads (a
-    narrowed re-listing, a wider re-read window, a page shifted by an insert) repeat records,
-    and raw's unique (scope, id, content hash) index rejects a repeat within one load."""
-
-    def wrapped(state: dict[str, Any]) -> Iterator[Page]:
-        yielded: dict[Any, set[tuple[str, str]]] = {}
-        for page in pages(state):
-            done = yielded.setdefault(page.scope, set())
-            fresh = []
-            for record in page.records:
-                key = (str(record.get("id")), content_hash(canonical(record), deleted=page.deleted))
-                if key not in done:
-                    done.add(key)
-                    fresh.append(record)
-            yield Page(page.scope, fresh, deleted=page.deleted)
-
-    return wrapped

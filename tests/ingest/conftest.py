@@ -72,3 +72,16 @@ def duplicate_versions(url: str, table: str, key: list[str]) -> int:
     )
     with psycopg.connect(url) as conn:
         return conn.execute(query).fetchone()[0]
+
+
+def drift_report(url: str, run_id: Any) -> tuple[int, list[str] | None]:
+    """(records with a key column of an unexpected type, new fields) a run reported."""
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            "select sum((details ->> 'type_errors')::int), "
+            "array_agg(distinct f) filter (where f is not null) "
+            "from sync.inbound_log left join lateral "
+            "jsonb_array_elements_text(details -> 'new_fields') as f on true "
+            "where run_id = %s",
+            (run_id,),
+        ).fetchone()

@@ -17,7 +17,7 @@ from dlt_pipelines.callrail.settings import CALLS, COMPANIES, TRACKERS
 from dlt_pipelines.common.errors import SourceError
 from lazi.ingest import run_vendor
 from lazi.sandbox.server import Sandbox
-from tests.ingest.conftest import duplicate_versions, latest_versions
+from tests.ingest.conftest import drift_report, duplicate_versions, latest_versions
 
 TABLES = {"calls": CALLS, "companies": COMPANIES, "trackers": TRACKERS}
 
@@ -192,15 +192,8 @@ def test_drifted_records_land_unchanged_and_are_counted(
     result = run_vendor("callrail", warehouse)
     tombstones = sum(e["deleted_marked"] for e in result.endpoints)
     assert result.fetched + tombstones == result.new_versions > 0, "every drifted record is kept"
+    type_errors, new_fields = drift_report(warehouse, result.run_id)
     with psycopg.connect(warehouse) as conn:
-        type_errors, new_fields = conn.execute(
-            "select sum((details ->> 'type_errors')::int), "
-            "array_agg(distinct f) filter (where f is not null) "
-            "from sync.inbound_log left join lateral "
-            "jsonb_array_elements_text(details -> 'new_fields') as f on true "
-            "where run_id = %s",
-            (result.run_id,),
-        ).fetchone()
         flagged = sum(
             conn.execute(
                 f"select count(*) from raw.{table.name} where type_errors is not null"

@@ -17,7 +17,7 @@ from dlt_pipelines.common.errors import SourceError
 from dlt_pipelines.gohighlevel.settings import CONTACTS, OPPORTUNITIES, PIPELINES
 from lazi.ingest import run_vendor
 from lazi.sandbox.server import Sandbox
-from tests.ingest.conftest import duplicate_versions, latest_versions
+from tests.ingest.conftest import drift_report, duplicate_versions, latest_versions
 
 TABLES = {"contacts": CONTACTS, "opportunities": OPPORTUNITIES, "pipelines": PIPELINES}
 
@@ -171,15 +171,8 @@ def test_drifted_records_land_unchanged_and_are_counted(
     result = run_vendor("gohighlevel", warehouse)
     tombstones = sum(e["deleted_marked"] for e in result.endpoints)
     assert result.fetched + tombstones == result.new_versions > 0, "every drifted record is kept"
+    type_errors, new_fields = drift_report(warehouse, result.run_id)
     with psycopg.connect(warehouse) as conn:
-        type_errors, new_fields = conn.execute(
-            "select sum((details ->> 'type_errors')::int), "
-            "array_agg(distinct f) filter (where f is not null) "
-            "from sync.inbound_log left join lateral "
-            "jsonb_array_elements_text(details -> 'new_fields') as f on true "
-            "where run_id = %s",
-            (result.run_id,),
-        ).fetchone()
         flagged = sum(
             conn.execute(
                 f"select count(*) from raw.{table.name} where type_errors is not null"

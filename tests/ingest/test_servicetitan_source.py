@@ -12,7 +12,7 @@ import pytest
 from dlt_pipelines.servicetitan.settings import ENDPOINTS, Endpoint
 from lazi.ingest import run_vendor
 from lazi.sandbox.server import Sandbox
-from tests.ingest.conftest import duplicate_versions, latest_versions
+from tests.ingest.conftest import drift_report, duplicate_versions, latest_versions
 
 
 def world_records(sandbox: Sandbox, endpoint: Endpoint, tenant: int) -> dict[int, dict[str, Any]]:
@@ -129,15 +129,8 @@ def test_changed_types_and_new_fields_land_unchanged_and_are_counted(
     httpx.post(f"{base}/_sandbox/faults", json={"rate_schema_drift": 1.0}).raise_for_status()
     result = run_vendor("servicetitan", warehouse)
     assert result.fetched == result.new_versions > 0, "every drifted record is kept"
+    type_errors, new_fields = drift_report(warehouse, result.run_id)
     with psycopg.connect(warehouse) as conn:
-        type_errors, new_fields = conn.execute(
-            "select sum((details ->> 'type_errors')::int), "
-            "array_agg(distinct f) filter (where f is not null) "
-            "from sync.inbound_log left join lateral "
-            "jsonb_array_elements_text(details -> 'new_fields') as f on true "
-            "where run_id = %s",
-            (result.run_id,),
-        ).fetchone()
         drifted = conn.execute(
             "select customer_id, type_errors, full_data ->> 'customerId', "
             "full_data ? 'sandboxDriftNote' from raw.st_locations "
