@@ -11,6 +11,10 @@ from urllib.parse import quote, urlsplit, urlunsplit
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+# The vendors' OpenAPI files live beside the repository (shared/ is checked out next to it).
+API_SPECS_DIR = Path(
+    os.environ.get("LAZI_API_SPECS", PROJECT_ROOT.parent / "shared" / "api-specs")
+).resolve()
 
 DEFAULT_PG_PORT = 54329
 DEFAULT_DB_NAME = "lazi"

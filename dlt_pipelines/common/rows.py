@@ -111,53 +111,88 @@ def to_batch(
 ) -> tuple[pa.Table, BatchCounts]:
     """Arrow batch of raw rows for `records` of one scope. `known_fields`, when given, is updated
     with top-level fields seen, and fields it did not hold before are reported as new."""
-    counts = BatchCounts()
-    key_cols = [table.id_column, "modified_on", "active"]
-    key_paths = [table.id_path, table.modified_path, table.active_path]
-    key_types: list[ColumnType] = [table.id_type, "timestamp", "bool"]
-    names = key_cols + [c.name for c in table.columns]
-    paths = [_split(p) for p in key_paths] + [_split(c.path) for c in table.columns]
-    types = key_types + [c.type for c in table.columns]
-    values: list[list[Any]] = [[] for _ in names]
-    hashes: list[str] = []
-    full: list[str] = []
-    errors: list[str | None] = []
-    for record in records:
-        counts.records += 1
-        raw = canonical(record)
-        hashes.append(content_hash(raw, deleted=deleted))
-        full.append(raw.decode())
-        if known_fields is not None and isinstance(record, dict):
-            unseen = record.keys() - known_fields
-            if unseen and known_fields:
-                counts.new_fields |= unseen
-            known_fields.update(record.keys())
-        bad: list[str] = []
-        for i, (path, kind) in enumerate(zip(paths, types, strict=True)):
-            raw_value = _get(record, path)
-            try:
-                values[i].append(_convert(raw_value, kind))
-            except (TypeError, ValueError, InvalidOperation, OverflowError):
-                values[i].append(None)
-                bad.append(names[i])
-                continue
-            if kind == "bigint" and isinstance(raw_value, str):
-                bad.append(names[i])  # typed, but the vendor changed the JSON type
-        if values[0][-1] is None:
-            raise ValueError(f"{table.name}: a record without a usable id: {raw[:200]!r}")
-        errors.append(",".join(bad) if bad else None)
-        counts.type_errors += bool(bad)
-    n = counts.records
-    arrays = {
-        table.scope_column: pa.array([scope] * n, _ARROW[table.scope_type]),
-        "content_hash": pa.array(hashes, pa.string()),
-        "is_deleted": pa.array([deleted] * n, pa.bool_()),
-        "type_errors": pa.array(errors, pa.string()),
-        "full_data": pa.array(full, pa.string()),
+    rows = list(records)
+    counts = BatchCounts(records=len(rows))
+    if known_fields is not None:
+        baseline = bool(known_fields)
+        for record in rows:
+            if isinstance(record, dict) and not record.keys() <= known_fields:
+                if baseline:
+                    counts.new_fields |= record.keys() - known_fields
+                known_fields.update(record.keys())
+    serialized = [canonical(record) for record in rows]
+    errors: list[list[str] | None] = [None] * len(rows)
+    specs: list[tuple[str, str | None, ColumnType]] = [
+        (table.id_column, table.id_path, table.id_type),
+        ("modified_on", table.modified_path, "timestamp"),
+        ("active", table.active_path, "bool"),
+        *((c.name, c.path, c.type) for c in table.columns),
+    ]
+    arrays: dict[str, pa.Array] = {
+        table.scope_column: pa.array([scope] * len(rows), _ARROW[table.scope_type]),
+        "content_hash": pa.array([content_hash(raw, deleted=deleted) for raw in serialized]),
+        "is_deleted": pa.array([deleted] * len(rows), pa.bool_()),
+        "full_data": pa.array([raw.decode() for raw in serialized], pa.string()),
     }
-    for name, kind, column in zip(names, types, values, strict=True):
-        arrays[name] = pa.array(column, _ARROW[kind])
+    for name, path, kind in specs:
+        arrays[name] = _typed_column(_values(rows, _split(path)), kind, name, errors)
+    if arrays[table.id_column].null_count:
+        bad = next(i for i, v in enumerate(arrays[table.id_column].to_pylist()) if v is None)
+        raise ValueError(f"{table.name}: a record without a usable id: {serialized[bad][:200]!r}")
+    arrays["type_errors"] = pa.array(
+        [",".join(bad) if bad else None for bad in errors], pa.string()
+    )
+    counts.type_errors = sum(bad is not None for bad in errors)
     return pa.table(arrays), counts
+
+
+def _values(rows: list[Any], path: tuple[str, ...]) -> list[Any]:
+    if len(path) == 1:  # the common case, kept to one dict lookup per record
+        key = path[0]
+        return [row.get(key) if isinstance(row, dict) else None for row in rows]
+    return [_get(row, path) for row in rows]
+
+
+def _typed_column(
+    values: list[Any], kind: ColumnType, name: str, errors: list[list[str] | None]
+) -> pa.Array:
+    """Whole-column conversion in Arrow; only a column holding an unexpected value falls back
+    to typing value by value, which names the column in those rows' `type_errors`."""
+    try:
+        return _bulk(values, kind)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
+        pass
+    typed: list[Any] = []
+    for i, value in enumerate(values):
+        try:
+            typed.append(_convert(value, kind))
+        except (TypeError, ValueError, InvalidOperation, OverflowError):
+            typed.append(None)
+            errors[i] = [*(errors[i] or []), name]
+            continue
+        if kind == "bigint" and isinstance(value, str):
+            errors[i] = [*(errors[i] or []), name]  # typed, but the vendor changed the JSON type
+    return pa.array(typed, _ARROW[kind])
+
+
+def _bulk(values: list[Any], kind: ColumnType) -> pa.Array:
+    if kind == "json":
+        return pa.array(
+            [None if v is None else orjson.dumps(v).decode() for v in values], pa.string()
+        )
+    if kind == "timestamp":
+        return pa.array(values, pa.string()).cast(_ARROW["timestamp"])
+    if kind == "decimal":
+        if all(v is None or isinstance(v, str) for v in values):
+            text = pa.array(values, pa.string())
+            text.cast(pa.decimal128(38, 9))  # raises unless every value is a clean decimal
+            return text
+        if any(isinstance(v, bool) for v in values):
+            raise TypeError("boolean in a numeric column")
+        return pa.array(values, pa.float64()).cast(pa.string())
+    if kind == "double" and any(isinstance(v, bool) for v in values):
+        raise TypeError("boolean in a numeric column")
+    return pa.array(values, _ARROW[kind])
 
 
 def _split(path: str | None) -> tuple[str, ...]:

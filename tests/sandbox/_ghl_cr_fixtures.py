@@ -10,12 +10,10 @@ takes the fixture as a parameter).
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,6 +22,7 @@ import yaml
 from openapi_core import Config, OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
 
+from lazi.config import API_SPECS_DIR
 from lazi.sandbox.callrail import create_app as create_cr_app
 from lazi.sandbox.common import FaultConfig, serve_in_thread
 from lazi.sandbox.gohighlevel import create_app as create_ghl_app
@@ -31,7 +30,7 @@ from lazi.sandbox.world import World
 
 SCALE = 300
 SEED = 7
-SPEC_ROOT = Path(os.environ.get("LAZI_API_SPECS", "/work/shared/api-specs"))
+SPEC_ROOT = API_SPECS_DIR
 GHL_VERSION = "2021-07-28"
 
 

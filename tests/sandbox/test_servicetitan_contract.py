@@ -12,9 +12,7 @@ spec forbids them.
 from __future__ import annotations
 
 import json
-import os
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,10 +20,11 @@ import pytest
 from openapi_core import OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
 
+from lazi.config import API_SPECS_DIR
 from lazi.sandbox.servicetitan.routes import READ_ROUTES, ReadRoute, spec_location
 from tests.sandbox.conftest import STClient
 
-SPEC_DIR = Path(os.environ.get("LAZI_ST_SPECS", "/work/shared/api-specs/servicetitan"))
+SPEC_DIR = API_SPECS_DIR / "servicetitan"
 SPEC_HOST = "https://api-integration.servicetitan.io"
 GUID = "3f1c1f4e-8d4b-4d71-9d0e-2f9a4c0b7e11"
 

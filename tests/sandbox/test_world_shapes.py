@@ -13,10 +13,11 @@ from openapi_schema_validator import OAS30Validator, OAS31Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4, DRAFT202012
 
+from lazi.config import API_SPECS_DIR
 from lazi.sandbox.world import World
 
 # the vendor specs live next to the repository checkout (../shared/api-specs)
-SPECS = Path(__file__).resolve().parents[3] / "shared" / "api-specs"
+SPECS = API_SPECS_DIR
 pytestmark = pytest.mark.skipif(not SPECS.is_dir(), reason=f"vendor specs not found at {SPECS}")
 
 # (file, component schema) of the record each collection's endpoint returns (export

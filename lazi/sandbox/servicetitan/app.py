@@ -71,6 +71,10 @@ class ServiceTitanState:
     faults: FaultInjector
     write_log: WriteLog
     export_page_size: int = DEFAULT_EXPORT_PAGE_SIZE
+    # Benchmarks only: serialized export pages, so the stand-in's own record generation does
+    # not bound the client being measured. Keys include the collection's end position, so any
+    # change to the data makes new pages instead of serving stale ones.
+    export_cache: dict[tuple[Any, ...], bytes] | None = None
     external: ExternalDataStore = field(default_factory=ExternalDataStore)
     notes: NoteStore = field(default_factory=NoteStore)
     cache: ListCache = field(default_factory=ListCache)
@@ -252,7 +256,10 @@ async def _dispatch(state: ServiceTitanState, router: Router, request: Request) 
         state.write_log.record(VENDOR, request.method, request.url.path, body, status)
     if fault == "drift":
         payload = drift_body(payload)
-    data = b"" if payload is None else orjson.dumps(payload)
+    if isinstance(payload, bytes):
+        data = payload  # a cached export page, already serialized
+    else:
+        data = b"" if payload is None else orjson.dumps(payload)
     if fault == "truncate" and data:
         return _TruncatedResponse(data, status)
     return Response(data, status_code=status, media_type=JSON if data else None)
@@ -307,4 +314,11 @@ def _control_routes(app: FastAPI, state: ServiceTitanState) -> None:
         settings = orjson.loads(await request.body() or b"{}")
         if "export_page_size" in settings:
             state.export_page_size = max(1, int(settings["export_page_size"]))
-        return json_response({"export_page_size": state.export_page_size})
+        if "export_cache" in settings:
+            state.export_cache = {} if settings["export_cache"] else None
+        return json_response(
+            {
+                "export_page_size": state.export_page_size,
+                "export_cache": state.export_cache is not None,
+            }
+        )

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
+import orjson
+
 from lazi.sandbox.servicetitan import calls, listing, reads, writes
 from lazi.sandbox.servicetitan.errors import Rejected, api_error, not_found
 from lazi.sandbox.servicetitan.params import BindError, bind_query
@@ -81,7 +83,13 @@ def _read(route: ReadRoute, op: dict[str, Any], call: Call) -> Result:
     coll = call.coll(route.collection)
     if route.kind == "export":
         start = reads.decode_from(bound["from"], coll) if bound.get("from") else 0
-        return 200, reads.export_page(coll, start, call.state.export_page_size)
+        cache = call.state.export_cache
+        if cache is None:
+            return 200, reads.export_page(coll, start, call.state.export_page_size)
+        key = (coll.key, start, call.state.export_page_size, coll.end_position())
+        if key not in cache:
+            cache[key] = orjson.dumps(reads.export_page(coll, start, call.state.export_page_size))
+        return 200, cache[key]
     if route.kind == "get":
         record_id = call.path_id()
         record = coll.get(record_id)

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from lazi.config import API_SPECS_DIR
 from lazi.sandbox.servicetitan.routes import READ_ROUTES, WRITE_PATHS, spec_location
 
 OUT = Path(__file__).with_name("spec_params.json")
@@ -134,7 +135,7 @@ def generate(spec_dir: Path) -> dict[str, Any]:
 
 
 def main(argv: list[str]) -> None:
-    spec_dir = Path(argv[1] if len(argv) > 1 else "../shared/api-specs/servicetitan")
+    spec_dir = Path(argv[1]) if len(argv) > 1 else API_SPECS_DIR / "servicetitan"
     OUT.write_text(json.dumps(generate(spec_dir), indent=1, sort_keys=True) + "\n")
     print(f"wrote {OUT}")
 
