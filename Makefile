@@ -36,6 +36,8 @@ format: setup
 
 bench: setup
 	$(BIN)/python -m bench.ingest --scale $(or $(SCALE),1000000)
+	$(BIN)/python -m bench.transform --scale $(or $(SCALE),1000000)
+	$(BIN)/python -m bench.report
 
 db-start: setup
 	$(BIN)/lazi db start

@@ -1,4 +1,4 @@
-"""The main job: prepare the warehouse, load every vendor into raw, and report.
+"""The main job: prepare the warehouse, load every vendor into raw, build the dbt project, report.
 
 Vendors without credentials in the environment (or .dlt/secrets.toml) are loaded from local
 stand-ins started for the run, so `make run` works on a machine with no vendor accounts.
@@ -18,6 +18,7 @@ from typing import Any
 
 from prefect import flow, get_run_logger, task
 
+from flows.transform import dbt_build
 from lazi import ingest
 from lazi.config import PROJECT_ROOT, mask_secrets
 from lazi.db import warehouse
@@ -146,5 +147,6 @@ def elt(sandbox_scale: int = 300) -> dict[str, Any]:
             logger.info("no credentials for %s: loading from local stand-ins", ", ".join(simulated))
         futures = [load_vendor.submit(vendor) for vendor in ingest.VENDORS]
         loads = [future.result() for future in futures]
+    built = dbt_build()
     summary = report()
-    return {**prepared, "loads": loads, "simulated_vendors": simulated, **summary}
+    return {**prepared, "loads": loads, "simulated_vendors": simulated, **built, **summary}

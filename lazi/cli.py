@@ -127,7 +127,7 @@ def run() -> None:
     where = "local cluster" if wh.local else "DATABASE_URL"
     typer.echo(f"[1/2] warehouse ready ({where}): {wh.masked_url}")
     typer.echo(
-        "[2/2] running the Prefect flow 'elt': migrate, load every vendor, report "
+        "[2/2] running the Prefect flow 'elt': migrate, load every vendor, dbt build, report "
         "(the first start of Prefect takes a while)"
     )
     prefect_env.configure()
@@ -310,6 +310,9 @@ def _print_summary(summary: dict[str, Any], seconds: float) -> None:
             f"{load['new_versions']} new versions, {load['deleted_marked']} deletions marked, "
             f"{load['requests']} requests, {(load['duration_ms'] or 0) / 1000:.1f} s"
         )
+    if "dbt" in summary:
+        built = ", ".join(f"{n} {status}" for status, n in sorted(summary["dbt"].items()))
+        typer.echo(f"  dbt build        {built}")
     tables = ", ".join(f"{k} {v}" for k, v in summary["tables_per_schema"].items())
     typer.echo(f"  tables           {tables}")
     typer.echo(f"  elapsed          {seconds:.1f} s")

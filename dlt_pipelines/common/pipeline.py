@@ -122,6 +122,9 @@ def run_sync(
             message = _describe(exc)
             _record(books, run_id, vendor, options, stats.all(), {}, "failed", message)
             _log_run(books, run_id, vendor, options, "failed", message)
+            cause = _source_error(exc)
+            if cause is not None:
+                raise cause from exc
             raise SourceError(vendor, "sync", message) from exc
         _index_versions(books, stats.all())
         new_versions = _count_new_versions(books, stats.all(), load_ids)
@@ -380,11 +383,16 @@ def _record(
     return written
 
 
-def _describe(exc: BaseException) -> str:
-    """The innermost cause names the endpoint and the vendor's words; dlt wraps it twice."""
-    inner: BaseException = exc
-    while inner.__cause__ is not None or inner.__context__ is not None:
-        inner = inner.__cause__ or inner.__context__  # type: ignore[assignment]
+def _source_error(exc: BaseException) -> SourceError | None:
+    """dlt wraps errors raised in a resource twice; find ours, which names the endpoint and
+    carries the vendor's own words."""
+    inner: BaseException | None = exc
+    while inner is not None:
         if isinstance(inner, SourceError):
-            break
-    return mask_secrets(str(inner if isinstance(inner, SourceError) else exc))[:2000]
+            return inner
+        inner = inner.__cause__ or inner.__context__
+    return None
+
+
+def _describe(exc: BaseException) -> str:
+    return mask_secrets(str(_source_error(exc) or exc))[:2000]

@@ -6,6 +6,7 @@ Configuration (environment or an untracked .dlt/secrets.toml, section [sources.s
   app_key    SOURCES__SERVICETITAN__APP_KEY    the application's ST-App-Key
   tenants    SOURCES__SERVICETITAN__TENANTS    JSON list of
              {"tenant_id": 123, "client_id": "...", "client_secret": "..."}
+  optional   …__ENDPOINTS (raw table names), …__RATE_LIMIT_PER_SECOND (60), …__MAX_ATTEMPTS (8)
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ def servicetitan_source(
     auth_url: str = DEFAULT_AUTH_URL,
     rate_limit_per_second: int = RATE_LIMIT_PER_SECOND,
     endpoints: Sequence[str] | None = None,
+    max_attempts: int = 8,
 ) -> Any:
     tenant_list = _tenants(tenants)
     http = httpx.Client(timeout=100.0)
@@ -67,6 +69,7 @@ def servicetitan_source(
             throttle=throttle,
             throttle_key=f"{app_key}:{t['tenant_id']}",
             client=http,
+            max_attempts=max_attempts,
         )
         for t in tenant_list
     }

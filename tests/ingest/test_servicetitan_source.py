@@ -9,6 +9,7 @@ import httpx
 import psycopg
 import pytest
 
+from dlt_pipelines.common.errors import SourceError
 from dlt_pipelines.servicetitan.settings import ENDPOINTS, Endpoint
 from lazi.ingest import run_vendor
 from lazi.sandbox.server import Sandbox
@@ -140,3 +141,32 @@ def test_changed_types_and_new_fields_land_unchanged_and_are_counted(
     assert new_fields == ["sandboxDriftNote"]
     customer_id, errors, sent, has_new_field = drifted
     assert has_new_field and "customer_id" in errors.split(",") and sent == str(customer_id)
+
+
+def test_exhausted_retries_fail_loudly_and_commit_nothing(
+    sandbox: Sandbox, configured, warehouse: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_vendor("servicetitan", warehouse)
+    with psycopg.connect(warehouse) as conn:
+        cursors = conn.execute(
+            "select table_name, scope, cursor_value from raw.sync_state order by 1, 2"
+        ).fetchall()
+    sandbox.world.advance(24)
+    base = sandbox.base_url("servicetitan")
+    httpx.post(f"{base}/_sandbox/faults", json={"rate_5xx": 1.0}).raise_for_status()
+    monkeypatch.setenv("SOURCES__SERVICETITAN__MAX_ATTEMPTS", "2")
+    with pytest.raises(SourceError) as failure:
+        run_vendor("servicetitan", warehouse)
+    message = str(failure.value)
+    assert "gave up after 2 attempts" in message and "HTTP 50" in message
+    assert message.startswith("servicetitan customers:")  # the vendor and the endpoint
+    with psycopg.connect(warehouse) as conn:
+        status, error = conn.execute(
+            "select status, error from sync.inbound_log where endpoint = '(run)' "
+            "order by id desc limit 1"
+        ).fetchone()
+        after = conn.execute(
+            "select table_name, scope, cursor_value from raw.sync_state order by 1, 2"
+        ).fetchall()
+    assert status == "failed" and "gave up" in error
+    assert after == cursors, "no cursor moved for a run that failed"

@@ -1,5 +1,5 @@
 """A million customers: cheap to build, O(page) to read anywhere, bounded memory.
-(The full-iteration figures are in CONTRACT.md; this keeps the fast guarantees honest.)"""
+(Full-iteration figures: lazi/sandbox/README.md; this keeps the fast guarantees honest.)"""
 
 from __future__ import annotations
 

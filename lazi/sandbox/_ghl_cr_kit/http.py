@@ -248,7 +248,7 @@ def sandbox_router(
     warm: Callable[[], None] | None = None,
 ) -> APIRouter:
     """GET /_sandbox/writes, POST /_sandbox/advance, GET /_sandbox/limits, GET|POST
-    /_sandbox/faults, as CONTRACT.md lists them; POST /_sandbox/warm builds the indexes
+    /_sandbox/faults, as lazi/sandbox/README.md lists them; POST /_sandbox/warm builds the indexes
     ahead of the first client (a cold build reads every record once)."""
     router = APIRouter(prefix="/_sandbox")
 

@@ -1,6 +1,6 @@
 """Deterministic sandbox world for ServiceTitan, GoHighLevel and CallRail.
 
-See lazi/sandbox/CONTRACT.md for the API. Everything is a pure function of (scale, seed,
+See lazi/sandbox/README.md for the API. Everything is a pure function of (scale, seed,
 start) plus the changes made since (advance() and writes), which live in overlays.
 """
 
@@ -61,7 +61,7 @@ CR_COLLECTIONS = ("companies", "trackers", "calls")
 
 
 class World:
-    """The sandbox's data for all three vendors. See CONTRACT.md."""
+    """The sandbox's data for all three vendors. See lazi/sandbox/README.md."""
 
     def __init__(self, scale: int = 300, seed: int = 7, *, start: datetime | None = None) -> None:
         self.scale = max(2, int(scale))

@@ -160,7 +160,7 @@ class LazyTable(Table):
 
 
 class Collection:
-    """One (vendor, name, scope) as the apps see it. See CONTRACT.md for the API."""
+    """One (vendor, name, scope) as the apps see it. See lazi/sandbox/README.md for the API."""
 
     def __init__(
         self,

@@ -1,0 +1,46 @@
+"""Turn bench/results.json into bench/report.md: each figure beside its target."""
+
+from __future__ import annotations
+
+import json
+
+from bench.ingest import RESULTS
+
+TARGETS = [
+    ("ingest_to_ceiling_ratio", "ingest rate / COPY ceiling", ">= 0.5", lambda v: v >= 0.5),
+    ("ingest_peak_rss_mb", "ingest peak RSS (MB)", "< 1024", lambda v: v < 1024),
+    (
+        "incremental_to_backfill_time_ratio",
+        "incremental / backfill time (1 % changed)",
+        "< 0.05",
+        lambda v: v < 0.05,
+    ),
+    (
+        "dbt_incremental_to_full_ratio",
+        "incremental / full dbt build (1 % changed)",
+        "< 0.10",
+        lambda v: v < 0.10,
+    ),
+]
+
+
+def main() -> None:
+    results = json.loads(RESULTS.read_text())
+    lines = ["# Benchmark report", "", "| figure | value | target | met |", "|---|---|---|---|"]
+    for key, label, target, met in TARGETS:
+        if key in results:
+            lines.append(
+                f"| {label} | {results[key]} | {target} | {'yes' if met(results[key]) else 'NO'} |"
+            )
+    for kind, ms in results.get("bi_lookup_p95_ms", {}).items():
+        lines.append(
+            f"| BI lookup p95 by {kind} (ms) | {ms} | < 20 | {'yes' if ms < 20 else 'NO'} |"
+        )
+    lines += ["", "All figures:", "", "```json", json.dumps(results, indent=2), "```", ""]
+    report = RESULTS.with_name("report.md")
+    report.write_text("\n".join(lines))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

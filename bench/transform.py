@@ -1,0 +1,146 @@
+"""Transform benchmark: load every vendor from the stand-ins at a given scale, then time a full
+`dbt build`, an incremental build after about 1 % of records changed, and BI lookups on
+master.customers by phone, by email and by fuzzy name (p95 over many random lookups).
+
+    python -m bench.transform --scale 1000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+
+from bench.ingest import RESULTS, start_stand_ins
+from lazi.config import PROJECT_ROOT
+from lazi.db.migrate import migrate
+from lazi.db.scratch import create_database, start_cluster
+from lazi.dbt_env import dbt_environment
+from lazi.ingest import source_env
+
+LOOKUPS = {
+    "phone": "select customer_key from master.customers where primary_phone_normalized = %s",
+    "email": "select customer_key from master.customers where lower(primary_email) = lower(%s)",
+    "fuzzy_name": (
+        "select customer_key, similarity(customer_name, %s) as score from master.customers "
+        "where customer_name %% %s order by score desc limit 10"
+    ),
+}
+
+
+def run(args: list[str], env: dict[str, str]) -> float:
+    began = time.perf_counter()
+    result = subprocess.run(args, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(
+            f"{' '.join(args[:4])} failed:\n{result.stdout[-4000:]}\n{result.stderr[-2000:]}"
+        )
+    return time.perf_counter() - began
+
+
+def lookups(url: str, samples: int = 300) -> dict[str, float]:
+    """p95 latency (ms) of each BI lookup, as the bi_reader role would run it."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "select primary_phone_normalized, primary_email, customer_name "
+            "from master.customers where primary_phone_normalized is not null "
+            "and primary_email is not null order by random() limit %s",
+            (samples,),
+        ).fetchall()
+        conn.execute("set role bi_reader")
+        p95 = {}
+        for kind, query in LOOKUPS.items():
+            timings = []
+            for phone, email, name in rows:
+                value = {"phone": phone, "email": email.upper(), "fuzzy_name": _typo(name)}[kind]
+                params = (value, value) if kind == "fuzzy_name" else (value,)
+                began = time.perf_counter()
+                conn.execute(query, params).fetchall()
+                timings.append((time.perf_counter() - began) * 1000)
+            timings.sort()
+            p95[kind] = round(timings[int(len(timings) * 0.95) - 1], 2)
+    return p95
+
+
+def _typo(name: str) -> str:
+    """A realistic search: the name with one letter dropped."""
+    if len(name) < 4:
+        return name
+    cut = random.randrange(1, len(name) - 1)  # noqa: S311 - not security relevant
+    return name[:cut] + name[cut + 1 :]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--scale", type=int, default=1_000_000)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="lazi-bench-dbt-"))
+    cluster = start_cluster(work / "pg", bin_dir=None)
+    stand_ins, info = start_stand_ins(args.scale)
+    try:
+        url = create_database(cluster, "benchdbt")
+        migrate(url)
+        env = {
+            **os.environ,
+            **source_env(info),
+            "DATABASE_URL": url,
+            "LAZI_STATE_DIR": str(work / "state"),
+        }
+        sync = [sys.executable, "-m", "lazi.cli", "sync", "all"]
+        print(f"loading every vendor at scale {args.scale} …", flush=True)
+        load_s = run(sync, env)
+        print(f"  {load_s:.0f} s", flush=True)
+        dbt_env = {**env, **dbt_environment(url)}
+        dbt = [str(Path(sys.executable).with_name("dbt")), "build"]
+        full_s = run(dbt, dbt_env)
+        print(f"full dbt build: {full_s:.1f} s", flush=True)
+        p95 = lookups(url)
+        print(f"BI lookup p95 (ms): {p95}", flush=True)
+
+        with psycopg.connect(url) as conn:
+            records = conn.execute(
+                "select (select count(*) from raw.st_customers) + "
+                "(select count(*) from raw.st_jobs) + (select count(*) from raw.st_invoices)"
+            ).fetchone()[0]
+        base = info["servicetitan"]["base_url"]
+        changed = 0
+        while changed < records // 100:
+            body = httpx.post(f"{base}/_sandbox/advance", params={"hours": 6}, timeout=900).json()
+            changed += sum(body["changes"].values())
+        run(sync, env)
+        incremental_s = run(dbt, dbt_env)
+        print(f"incremental dbt build after {changed} changes: {incremental_s:.1f} s", flush=True)
+    finally:
+        stand_ins.terminate()
+        stand_ins.wait(30)
+        cluster.destroy()
+
+    results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    results.update(
+        {
+            "dbt_scale_customers": args.scale,
+            "dbt_load_all_vendors_s": round(load_s, 1),
+            "dbt_full_build_s": round(full_s, 1),
+            "dbt_incremental_build_s": round(incremental_s, 1),
+            "dbt_incremental_to_full_ratio": round(incremental_s / full_s, 3),
+            "dbt_incremental_changed_records": changed,
+            "bi_lookup_p95_ms": p95,
+        }
+    )
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+"""`dbt build` (models, snapshots and tests together) as one Prefect task: one dbt invocation
+per run, not one per model, because dbt's start-up costs more than most models."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from typing import Any
+
+from prefect import get_run_logger, task
+
+from lazi.config import PROJECT_ROOT
+from lazi.db import warehouse
+from lazi.dbt_env import dbt_environment
+
+
+class DbtBuildFailed(RuntimeError):
+    """A model failed or a test of severity error failed."""
+
+
+@task
+def dbt_build(select: list[str] | None = None, full_refresh: bool = False) -> dict[str, Any]:
+    from dbt.cli.main import dbtRunner  # imports in ~4 s: only when the task runs
+
+    logger = get_run_logger()
+    os.environ.update(dbt_environment(warehouse.resolve().url))
+    args = ["build", "--project-dir", str(PROJECT_ROOT), "--profiles-dir", str(PROJECT_ROOT)]
+    if select:
+        args += ["--select", *select]
+    if full_refresh:
+        args.append("--full-refresh")
+    result = dbtRunner().invoke(args)
+    statuses: Counter[str] = Counter()
+    failures = []
+    for node in getattr(result.result, "results", None) or []:
+        status = str(node.status)
+        statuses[status] += 1
+        if status in {"error", "fail"}:
+            failures.append(f"{node.node.unique_id}: {node.message}")
+    logger.info("dbt build: %s", ", ".join(f"{n} {s}" for s, n in sorted(statuses.items())))
+    if not result.success:
+        detail = "; ".join(failures[:5]) or str(result.exception)
+        raise DbtBuildFailed(f"dbt build failed: {detail}")
+    return {"dbt": dict(statuses)}
