@@ -222,8 +222,8 @@ def _log_run(
 
 
 def _index_versions(books: psycopg.Connection, endpoints: list[EndpointStats]) -> None:
-    """dlt creates raw tables without a key; this unique index on (scope, id, content hash)
-    makes a duplicated version impossible and serves staging's latest-version lookups."""
+    """dlt creates raw tables without a key; a unique index on (scope, id, content hash) makes
+    a duplicated version impossible and serves staging's latest-version lookups."""
     for table in sorted({e.table for e in endpoints}):
         scope_column = _scope_column(books, table)
         id_column = _id_column(books, table)
@@ -238,6 +238,12 @@ def _index_versions(books: psycopg.Connection, endpoints: list[EndpointStats]) -
                 table=sql.Identifier(table),
                 scope=sql.Identifier(scope_column),
                 id=sql.Identifier(id_column),
+            )
+        )
+        # Rows of one load: how this run counts its new versions, and dbt's incremental filter.
+        books.execute(
+            sql.SQL("create index if not exists {index} on raw.{table} (_dlt_load_id)").format(
+                index=sql.Identifier(f"{table}_load_id"), table=sql.Identifier(table)
             )
         )
 
