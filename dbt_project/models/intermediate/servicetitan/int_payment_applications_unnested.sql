@@ -1,0 +1,17 @@
+{{ config(materialized='view', schema='staging') }}
+
+with
+
+payments as (
+
+    select * from {{ ref('stg_servicetitan__payments') }}
+
+),
+
+applications as (
+
+    {{ servicetitan_payment_applications('payments') }}
+
+)
+
+select * from applications

@@ -1,0 +1,315 @@
+{#- Last-touch call attribution of ServiceTitan jobs. A job is attributed to the
+    latest inbound CallRail call from the CRM contact of the job's customer (any
+    of the person's numbers) that started at most
+    `marts_attribution_window_days` (default 7) before the job was created, on a
+    CallRail account of the job's tenant. Accounts are tied to tenants by their
+    tracking numbers, which ServiceTitan lists on its campaigns; an account no
+    number ties may attribute to any tenant. The job's revenue is the sum of its
+    active invoices' totals. -#}
+{%- set window_days = var('marts_attribution_window_days', 7) -%}
+
+with
+
+jobs as (
+
+    select * from {{ ref('jobs') }}
+
+),
+
+invoices as (
+
+    select * from {{ ref('invoices') }}
+
+),
+
+campaigns as (
+
+    select * from {{ ref('campaigns') }}
+
+),
+
+links as (
+
+    select * from {{ ref('contact_links') }}
+
+),
+
+activities as (
+
+    select * from {{ ref('activities') }}
+
+),
+
+calls as (
+
+    select * from {{ ref('stg_callrail__calls') }}
+
+),
+
+trackers as (
+
+    select * from {{ ref('stg_callrail__trackers') }}
+
+),
+
+campaign_numbers as (
+
+    select
+        campaigns.tenant_id,
+        campaign_number.phone
+    from campaigns
+    cross join
+        lateral unnest(
+            {{ crm_jsonb_phone_array('campaigns.campaign_phone_numbers') }}
+        ) as campaign_number (phone)
+
+),
+
+tracker_numbers as (
+
+    select
+        trackers.account_id,
+        tracker_number.phone
+    from trackers
+    cross join
+        lateral unnest(trackers.tracking_phones) as tracker_number (phone)
+
+),
+
+mapped_accounts as (
+
+    select distinct
+        tracker_numbers.account_id,
+        campaign_numbers.tenant_id
+    from tracker_numbers
+    inner join campaign_numbers
+        on tracker_numbers.phone = campaign_numbers.phone
+
+),
+
+unmapped_accounts as (
+
+    select distinct calls.account_id
+    from calls
+    left join mapped_accounts
+        on calls.account_id = mapped_accounts.account_id
+    where mapped_accounts.account_id is null
+
+),
+
+tenants as (
+
+    select distinct jobs.tenant_id
+    from jobs
+
+),
+
+account_tenants as (
+
+    select
+        mapped_accounts.account_id,
+        mapped_accounts.tenant_id
+    from mapped_accounts
+
+    union all
+
+    -- an account no tracking number ties to a tenant may attribute to any
+    -- tenant
+    select
+        unmapped_accounts.account_id,
+        tenants.tenant_id
+    from unmapped_accounts
+    cross join tenants
+
+),
+
+contact_calls as (
+
+    select
+        activities.contact_id,
+        account_tenants.tenant_id,
+        activities.source_scope as account_id,
+        activities.source_id as call_id,
+        activities.occurred_at as started_at
+    from activities
+    inner join account_tenants
+        on activities.source_scope = account_tenants.account_id
+    where
+        activities.activity_type = 'call'
+        and activities.direction = 'inbound'
+        and activities.contact_id is not null
+        and not activities.is_deleted
+
+),
+
+job_revenue as (
+
+    select
+        invoices.tenant_id,
+        invoices.job_id,
+        count(*) as invoice_count,
+        sum(invoices.total) as revenue,
+        sum(invoices.paid_amount) as paid_revenue
+    from invoices
+    where invoices.is_active and not invoices.is_deleted
+    group by 1, 2
+
+),
+
+job_contacts as (
+
+    select
+        jobs.*,
+        links.contact_id
+    from jobs
+    left join links
+        on
+            links.source_system = 'servicetitan'
+            and jobs.tenant_id::text = links.source_scope
+            and jobs.customer_id::text = links.source_id
+
+),
+
+events as (
+
+    -- calls and jobs of a contact at one tenant in time order; a call at the
+    -- very instant a job is created comes first
+    select
+        contact_calls.contact_id,
+        contact_calls.tenant_id,
+        contact_calls.started_at as event_at,
+        0 as event_order,
+        null::bigint as job_id
+    from contact_calls
+
+    union all
+
+    select
+        job_contacts.contact_id,
+        job_contacts.tenant_id,
+        job_contacts.created_at as event_at,
+        1 as event_order,
+        job_contacts.job_id
+    from job_contacts
+    where job_contacts.contact_id is not null
+
+),
+
+last_calls as (
+
+    select
+        events.tenant_id,
+        events.job_id,
+        events.contact_id,
+        events.event_at as job_created_at,
+        max(case when events.event_order = 0 then events.event_at end) over (
+            partition by events.contact_id, events.tenant_id
+            order by events.event_at, events.event_order
+            rows between unbounded preceding and current row
+        ) as last_call_at
+    from events
+
+),
+
+candidate_calls as (
+
+    -- the calls at the latest call time (two calls in the same instant: the
+    -- lowest account and call id wins)
+    select
+        last_calls.tenant_id,
+        last_calls.job_id,
+        contact_calls.account_id,
+        contact_calls.call_id,
+        contact_calls.started_at,
+        row_number() over (
+            partition by last_calls.tenant_id, last_calls.job_id
+            order by contact_calls.account_id, contact_calls.call_id
+        ) as call_rank
+    from last_calls
+    inner join contact_calls
+        on
+            last_calls.contact_id = contact_calls.contact_id
+            and last_calls.tenant_id = contact_calls.tenant_id
+            and last_calls.last_call_at = contact_calls.started_at
+    where
+        last_calls.job_id is not null
+        and last_calls.last_call_at
+        >= last_calls.job_created_at - interval '{{ window_days }} days'
+
+),
+
+attributed as (
+
+    select * from candidate_calls
+    where call_rank = 1
+
+),
+
+final as (
+
+    select
+        ---------- ids
+        job_contacts.tenant_id,
+        job_contacts.job_id,
+        job_contacts.customer_id,
+        job_contacts.contact_id,
+        job_contacts.campaign_id as st_campaign_id,
+        attributed.account_id as callrail_account_id,
+        attributed.call_id as callrail_call_id,
+        calls.tracker_id as callrail_tracker_id,
+
+        ---------- strings
+        job_contacts.job_number,
+        job_contacts.job_status,
+        campaigns.campaign_name as st_campaign_name,
+        campaigns.campaign_source as st_campaign_source,
+        campaigns.campaign_medium as st_campaign_medium,
+        calls.source as call_source,
+        calls.medium as call_medium,
+        calls.campaign as call_campaign,
+
+        ---------- numerics
+        coalesce(job_revenue.invoice_count, 0)::integer as invoice_count,
+        coalesce(job_revenue.revenue, 0)::numeric(14, 2) as revenue,
+        coalesce(job_revenue.paid_revenue, 0)::numeric(14, 2) as paid_revenue,
+        (
+            extract(epoch from job_contacts.created_at - attributed.started_at)
+            / 3600.0
+        )::numeric(10, 2) as hours_from_call_to_job,
+
+        ---------- booleans
+        attributed.call_id is not null as is_call_attributed,
+        coalesce(
+            job_contacts.is_active
+            and not job_contacts.is_deleted
+            and job_contacts.job_status <> 'Canceled',
+            false
+        ) as is_counted,
+        coalesce(job_contacts.job_status = 'Completed', false) as is_completed,
+
+        ---------- timestamps
+        job_contacts.created_at,
+        job_contacts.completed_at,
+        attributed.started_at as call_started_at
+
+    from job_contacts
+    left join attributed
+        on
+            job_contacts.tenant_id = attributed.tenant_id
+            and job_contacts.job_id = attributed.job_id
+    left join calls
+        on
+            attributed.account_id = calls.account_id
+            and attributed.call_id = calls.call_id
+    left join campaigns
+        on
+            job_contacts.tenant_id = campaigns.tenant_id
+            and job_contacts.campaign_id = campaigns.campaign_id
+    left join job_revenue
+        on
+            job_contacts.tenant_id = job_revenue.tenant_id
+            and job_contacts.job_id = job_revenue.job_id
+
+)
+
+select * from final

@@ -1,0 +1,118 @@
+{%- set casts = {
+    'business_unit_id': ['record."businessUnitId"', 'bigint'],
+    'cost': ['record.cost', 'numeric'],
+    'price': ['record.price', 'numeric'],
+    'member_price': ['record."memberPrice"', 'numeric'],
+    'add_on_price': ['record."addOnPrice"', 'numeric'],
+    'hours': ['record.hours', 'numeric'],
+    'bonus': ['record.bonus', 'numeric'],
+    'is_taxable': ['record.taxable', 'boolean'],
+    'is_inventory': ['record."isInventory"', 'boolean'],
+    'created_at': ['record."createdOn"', 'timestamptz'],
+    'is_active': ['record.active', 'boolean', 'latest.active'],
+    'modified_at': ['record."modifiedOn"', 'timestamptz', 'latest.modified_on'],
+} -%}
+
+with
+
+source as (
+
+    select * from {{ source('servicetitan', 'st_pricebook_materials') }}
+
+),
+
+latest as (
+
+    {{ servicetitan_latest_version('source') }}
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        latest.tenant_id || '-' || latest.st_id as pricebook_material_key,
+        latest.tenant_id,
+        latest.st_id as pricebook_material_id,
+        typed.business_unit_id,
+
+        -- strings
+        record.code as sku_code,
+        record."displayName" as display_name,
+        record.description,
+        record.account,
+        record."unitOfMeasure" as unit_of_measure,
+        record."primaryVendor" ->> 'vendorName' as primary_vendor_name,
+
+        -- numerics
+        typed.cost,
+        typed.price,
+        typed.member_price,
+        typed.add_on_price,
+        typed.hours,
+        typed.bonus,
+
+        -- booleans
+        typed.is_taxable,
+        typed.is_inventory,
+        coalesce(typed.is_active, true) as is_active,
+        latest.is_deleted,
+        {{ cast_error_columns(casts) }} is not null as has_cast_errors,
+
+        -- lists and nested records
+        record.categories as category_ids,
+
+        -- timestamps (UTC)
+        typed.created_at,
+        typed.modified_at,
+
+        -- data quality and lineage
+        {{ cast_error_columns(casts) }} as cast_error_columns,
+        latest.type_errors as raw_type_errors,
+        latest._dlt_load_id
+
+    from latest
+    cross join
+        lateral jsonb_to_record(latest.full_data) as record (
+            active text,
+            "modifiedOn" text,
+            "businessUnitId" text,
+            code text,
+            "displayName" text,
+            description text,
+            account text,
+            cost text,
+            price text,
+            "memberPrice" text,
+            "addOnPrice" text,
+            hours text,
+            bonus text,
+            taxable text,
+            "unitOfMeasure" text,
+            "primaryVendor" jsonb,
+            "isInventory" text,
+            categories jsonb,
+            "createdOn" text
+        )
+    cross join lateral (  -- noqa: ST05
+        -- each cast once: the limit keeps PostgreSQL from inlining the casts
+        -- into every expression that uses them (cast_error_columns)
+        select
+            {{ typed_column(casts, 'business_unit_id') }},
+            {{ typed_column(casts, 'cost') }},
+            {{ typed_column(casts, 'price') }},
+            {{ typed_column(casts, 'member_price') }},
+            {{ typed_column(casts, 'add_on_price') }},
+            {{ typed_column(casts, 'hours') }},
+            {{ typed_column(casts, 'bonus') }},
+            {{ typed_column(casts, 'is_taxable') }},
+            {{ typed_column(casts, 'is_inventory') }},
+            {{ typed_column(casts, 'created_at') }},
+            {{ typed_column(casts, 'is_active') }},
+            {{ typed_column(casts, 'modified_at') }}
+        limit all  -- noqa: AM09
+    ) as typed
+
+)
+
+select * from renamed

@@ -1,0 +1,70 @@
+{%- set casts = {
+    'created_by_employee_id': ['record."createdBy"', 'bigint'],
+    'created_at': ['record."createdOn"', 'timestamptz'],
+    'is_active': ['record.active', 'boolean', 'latest.active'],
+    'modified_at': ['record."modifiedOn"', 'timestamptz', 'latest.modified_on'],
+} -%}
+
+with
+
+source as (
+
+    select * from {{ source('servicetitan', 'st_teams') }}
+
+),
+
+latest as (
+
+    {{ servicetitan_latest_version('source') }}
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        latest.tenant_id || '-' || latest.st_id as team_key,
+        latest.tenant_id,
+        latest.st_id as team_id,
+        typed.created_by_employee_id,
+
+        -- strings
+        record.name as team_name,
+
+        -- booleans
+        coalesce(typed.is_active, true) as is_active,
+        latest.is_deleted,
+        {{ cast_error_columns(casts) }} is not null as has_cast_errors,
+
+        -- timestamps (UTC)
+        typed.created_at,
+        typed.modified_at,
+
+        -- data quality and lineage
+        {{ cast_error_columns(casts) }} as cast_error_columns,
+        latest.type_errors as raw_type_errors,
+        latest._dlt_load_id
+
+    from latest
+    cross join
+        lateral jsonb_to_record(latest.full_data) as record (
+            active text,
+            "modifiedOn" text,
+            "createdBy" text,
+            name text,
+            "createdOn" text
+        )
+    cross join lateral (  -- noqa: ST05
+        -- each cast once: the limit keeps PostgreSQL from inlining the casts
+        -- into every expression that uses them (cast_error_columns)
+        select
+            {{ typed_column(casts, 'created_by_employee_id') }},
+            {{ typed_column(casts, 'created_at') }},
+            {{ typed_column(casts, 'is_active') }},
+            {{ typed_column(casts, 'modified_at') }}
+        limit all  -- noqa: AM09
+    ) as typed
+
+)
+
+select * from renamed
