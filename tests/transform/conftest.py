@@ -97,13 +97,15 @@ class StWarehouse:
             "DBT_LOG_PATH": str(self.workdir / "logs"),
         }
         started = time.perf_counter()
-        done = subprocess.run(  # noqa: S603 - our own dbt, fixed arguments
+        done = subprocess.run(
             [DBT, *args], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, check=False
         )
         elapsed = time.perf_counter() - started
         self.dbt_seconds.append((" ".join(args[:2]), elapsed))
         if done.returncode != 0:
-            lines = [ln for ln in done.stdout.splitlines() if " START " not in ln and " PASS " not in ln]
+            lines = [
+                ln for ln in done.stdout.splitlines() if " START " not in ln and " PASS " not in ln
+            ]
             pytest.fail(f"dbt {' '.join(args)} failed:\n" + "\n".join(lines[-80:]), pytrace=False)
         results_file = self.workdir / "target" / "run_results.json"
         results = json.loads(results_file.read_text())["results"] if results_file.exists() else []
@@ -125,7 +127,9 @@ class StWarehouse:
 
 
 @contextmanager
-def st_warehouse_on(cluster: LocalCluster, workdir: Path, *, scale: int = SCALE) -> Iterator[StWarehouse]:
+def st_warehouse_on(
+    cluster: LocalCluster, workdir: Path, *, scale: int = SCALE
+) -> Iterator[StWarehouse]:
     """A migrated database with the ServiceTitan stand-in loaded into raw once."""
     sandbox = start_sandbox(scale, SEED, limits=False)
     try:

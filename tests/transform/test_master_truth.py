@@ -67,7 +67,9 @@ def test_inactive_and_deleted_records_stay_visible_with_flags(built: StWarehouse
     }
     flagged = {
         (r["tenant_id"], r["customer_id"])
-        for r in built.rows("select tenant_id, customer_id from master.customers where not is_active")
+        for r in built.rows(
+            "select tenant_id, customer_id from master.customers where not is_active"
+        )
     }
     assert inactive and flagged == inactive
     deleted_jobs = built.rows("select count(*) as n from master.jobs where not is_active")[0]["n"]
@@ -90,9 +92,7 @@ def test_uncastable_value_is_kept_and_flagged(built: StWarehouse) -> None:
         (tenant, invoice_id),
     )
     assert master == [{"has_cast_errors": True}]
-    results = built.dbt(
-        "test", "--select", "stg_servicetitan__invoices__no_cast_errors"
-    ).results
+    results = built.dbt("test", "--select", "stg_servicetitan__invoices__no_cast_errors").results
     assert [r["status"] for r in results] == ["warn"]
 
 
@@ -108,9 +108,13 @@ def test_uncastable_value_is_kept_and_flagged(built: StWarehouse) -> None:
 def test_bi_lookups_on_customers_use_an_index(
     built: StWarehouse, lookup: str, where: str, index_hint: str
 ) -> None:
-    indexes = {r["indexdef"] for r in built.rows(
-        "select indexdef from pg_indexes where schemaname = 'master' and tablename = 'customers'"
-    )}
+    indexes = {
+        r["indexdef"]
+        for r in built.rows(
+            "select indexdef from pg_indexes "
+            "where schemaname = 'master' and tablename = 'customers'"
+        )
+    }
     assert any(index_hint in d for d in indexes), (lookup, indexes)
     with psycopg.connect(built.url) as conn:
         conn.execute("set enable_seqscan = off")  # the table is tiny here: force the question
