@@ -14,6 +14,8 @@ from lazi.config import PROJECT_ROOT
 from lazi.db.cluster import LocalCluster
 from lazi.db.migrate import migrate
 from lazi.dbt_env import dbt_environment
+from lazi.ingest import VENDORS, run_vendor, source_env
+from lazi.sandbox.server import describe, start_sandbox
 from tests.conftest import create_database
 
 pytestmark = pytest.mark.pg15
@@ -53,8 +55,15 @@ def test_audit_and_roles_work_on_pg15(pg15_db: str) -> None:
             conn.execute("select * from raw.sync_state")
 
 
-def test_dbt_build_on_pg15(pg15_db: str) -> None:
+def test_dbt_build_on_pg15(pg15_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The whole dbt project (models, snapshot, tests) on PostgreSQL 15 over loaded raw data."""
     migrate(pg15_db)
+    with start_sandbox(40, 5) as sandbox:
+        for key, value in source_env(describe(sandbox)).items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.setenv("LAZI_STATE_DIR", str(tmp_path / "state"))
+        for vendor in VENDORS:
+            run_vendor(vendor, pg15_db)
     env = {**os.environ, **dbt_environment(pg15_db)}
     dbt = str(Path(sys.executable).with_name("dbt"))
     result = subprocess.run(
