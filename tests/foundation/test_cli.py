@@ -33,10 +33,10 @@ def password_of(url: str) -> str:
     ("url", "message"),
     [
         ("mysql://u:hunter22@localhost/db", "is not a PostgreSQL URL"),
-        ("postgresql://u:hunter22@127.0.0.1:1/db", "Cannot connect to PostgreSQL at 127.0.0.1:1"),
-        ("postgresql://u:hunter22@[bad/db", "DATABASE_URL is malformed"),
-        ("postgresql://u:hunter22@db.example:notaport/db", "port 'notaport', which is not a"),
-        ("postgresql://u:hunter22@127.0.0.1:5432/db?sslmode=bogus", "invalid sslmode value"),
+        ("postgresql://example:hunter22@127.0.0.1:1/db", "Cannot connect to PostgreSQL at"),
+        ("postgresql://example:hunter22@[bad/db", "DATABASE_URL is malformed"),
+        ("postgresql://example:hunter22@db.example:notaport/db", "port 'notaport', which is not a"),
+        ("postgresql://example:hunter22@127.0.0.1:5432/db?sslmode=bogus", "invalid sslmode value"),
     ],
 )
 def test_bad_database_url_is_one_clear_line(url: str, message: str) -> None:
@@ -50,7 +50,7 @@ def test_bad_database_url_is_one_clear_line(url: str, message: str) -> None:
 
 def test_wrong_password_is_reported_without_the_password(pg_cluster: LocalCluster) -> None:
     port = pg_cluster.settings.port
-    url = f"postgresql://postgres:not-the-one@127.0.0.1:{port}/postgres"
+    url = f"postgresql://postgres:not-the-one@127.0.0.1:{port}/postgres"  # example: wrong
     result = run_lazi("db", "migrate", env={"DATABASE_URL": url})
     assert result.returncode == 1
     assert "password authentication failed" in result.stderr

@@ -114,4 +114,5 @@ def test_wrong_password_is_refused(cluster: LocalCluster) -> None:
     cluster.start()
     port = cluster.settings.port
     with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
-        psycopg.connect(f"postgresql://postgres:wrong@127.0.0.1:{port}/lazi", connect_timeout=5)
+        wrong = f"postgresql://postgres:wrong@127.0.0.1:{port}/lazi"  # example: not the password
+        psycopg.connect(wrong, connect_timeout=5)
