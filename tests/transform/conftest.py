@@ -80,6 +80,7 @@ class StWarehouse:
     sandbox: Sandbox
     workdir: Path
     dbt_seconds: list[tuple[str, float]] = field(default_factory=list)
+    notes: dict[str, Any] = field(default_factory=dict)  # what a fixture did, for its tests
 
     @property
     def world(self) -> Any:

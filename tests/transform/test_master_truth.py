@@ -24,7 +24,7 @@ def built(st_warehouse: StWarehouse) -> StWarehouse:
     # values the truth never reads, so only the warehouse has to cope with them
     invoices.patch(victim["id"], {"balance": "12,34 USD", "dueDate": "2024-02-30T00:00:00Z"})
     st_warehouse.load()
-    st_warehouse.malformed_invoice = (tenant, victim["id"])  # type: ignore[attr-defined]
+    st_warehouse.notes["malformed_invoice"] = (tenant, victim["id"])
     st_warehouse.build()
     return st_warehouse
 
@@ -77,7 +77,7 @@ def test_inactive_and_deleted_records_stay_visible_with_flags(built: StWarehouse
 
 
 def test_uncastable_value_is_kept_and_flagged(built: StWarehouse) -> None:
-    tenant, invoice_id = built.malformed_invoice  # type: ignore[attr-defined]
+    tenant, invoice_id = built.notes["malformed_invoice"]
     staged = built.rows(
         "select has_cast_errors, cast_error_columns, total"
         " from staging.stg_servicetitan__invoices"

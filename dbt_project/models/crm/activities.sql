@@ -1,57 +1,328 @@
 {#- The contact's timeline from the three systems: CallRail calls (tied to the
     contact that holds the caller's number), GoHighLevel notes, and ServiceTitan
     job events (booked, appointment scheduled, completed, canceled). Calls from
-    numbers no contact holds are kept, on the phone number. -#}
+    numbers no contact holds are kept, on the phone number.
+
+    Incremental (delete+insert on activity_id): a run redoes the activities
+    whose source changed since the last run (calls with a new version, notes
+    with a new webhook, jobs master.jobs recomputed, appointments with a new
+    version) and those whose contact may have changed: the activities of every
+    contact the matching redid (its old and new id), the calls from any number
+    those contacts hold or held, and the activities that had no contact yet. -#}
+{{
+    config(
+        materialized='incremental',
+        unique_key='activity_id',
+        incremental_strategy='delete+insert',
+    )
+}}
+{%- set note_lookback = var('crm_webhook_lookback_minutes', 60) -%}
+
+-- change capture (used only by incremental runs):
+-- depends_on: {{ ref('stg_callrail__record_versions') }}
+-- depends_on: {{ ref('stg_callrail__loads') }}
+-- depends_on: {{ ref('stg_servicetitan__loads') }}
+-- depends_on: {{ ref('stg_gohighlevel__webhook_events') }}
+
 with
 
-contacts as (
+matched as (
 
-    select * from {{ ref('contacts') }}
-
-),
-
-links as (
-
-    select * from {{ ref('contact_links') }}
+    select * from {{ ref('int_contact_records_matched') }}
 
 ),
 
-calls as (
+{% if is_incremental() %}
 
-    select * from {{ ref('stg_callrail__calls') }}
+    previous as (
 
-),
+        select * from {{ this }}
 
-notes as (
+    ),
 
-    select * from {{ ref('stg_gohighlevel__notes') }}
+    redone as (
 
-),
+        -- the records the matching redid since this model last ran
+        select matched.*
+        from matched
+        where matched.batch_at > {{ crm_watermark('batch_at', 'timestamptz') }}
 
-jobs as (
+    ),
 
-    select * from {{ ref('jobs') }}
+    affected_contacts as (
 
-),
+        select redone.contact_id from redone
+        union
+        select redone.previous_contact_id from redone
+        where redone.previous_contact_id is not null
 
-appointments as (
+    ),
 
-    select * from {{ ref('stg_servicetitan__appointments') }}
+    affected_phones as (
 
-),
+        select affected_phone.value as phone
+        from redone
+        cross join lateral unnest(redone.phones) as affected_phone (value)
+        union
+        select released_phone.value as phone
+        from redone
+        cross join
+            lateral unnest(redone.released_phones) as released_phone (value)
 
-phone_owners as (
+    ),
 
-    -- a number held by exactly one contact
-    select
-        owned_phone.phone,
-        min(contacts.contact_id::text)::uuid as contact_id
-    from contacts
-    cross join lateral unnest(contacts.phones) as owned_phone (phone)
-    group by 1
-    having count(distinct contacts.contact_id) = 1
+    affected_previous as (
 
-),
+        -- what is on a redone contact, from a redone number, or on nobody yet
+        select previous.*
+        from previous
+        inner join affected_contacts
+            on previous.contact_id = affected_contacts.contact_id
+        union
+        select previous.*
+        from previous
+        inner join affected_phones
+            on previous.phone = affected_phones.phone
+        union
+        select previous.*
+        from previous
+        where previous.contact_id is null and previous.activity_type <> 'call'
+
+    ),
+
+    call_keys as (
+
+        select distinct
+            versions.account_id,
+            versions.record_id as call_id
+        from {{ ref('stg_callrail__record_versions') }} as versions
+        where
+            versions.entity = 'calls'
+            and versions._dlt_load_id
+            > {{ crm_watermark('callrail_last_load_id') }}
+            and versions._dlt_load_id
+            <= {{ crm_latest_load('stg_callrail__loads') }}
+        union
+        select
+            affected_previous.source_scope as account_id,
+            affected_previous.source_id as call_id
+        from affected_previous
+        where affected_previous.activity_type = 'call'
+
+    ),
+
+    calls as (
+
+        {{ crm_lookup(
+            ref('stg_callrail__calls'), 'call_keys', ['account_id', 'call_id']
+        ) }}
+
+    ),
+
+    note_keys as (
+
+        select distinct
+            events.location_id,
+            events.entity_id as note_id
+        from {{ ref('stg_gohighlevel__webhook_events') }} as events
+        where
+            events.event_type in ('NoteCreate', 'NoteUpdate', 'NoteDelete')
+            and events.received_at
+            > {{ crm_watermark('source_received_at', 'timestamptz') }}
+            - interval '{{ note_lookback }} minutes'
+        union
+        select
+            affected_previous.source_scope as location_id,
+            affected_previous.source_id as note_id
+        from affected_previous
+        where affected_previous.activity_type = 'note'
+
+    ),
+
+    notes as (
+
+        select all_notes.*
+        from {{ ref('stg_gohighlevel__notes') }} as all_notes
+        inner join note_keys
+            on
+                all_notes.location_id = note_keys.location_id
+                and all_notes.note_id = note_keys.note_id
+
+    ),
+
+    job_keys as (
+
+        select
+            changed_jobs.tenant_id,
+            changed_jobs.job_id
+        from {{ ref('jobs') }} as changed_jobs
+        where changed_jobs.last_load_id > {{ crm_watermark('last_load_id') }}
+        union
+        select
+            affected_previous.source_scope::bigint as tenant_id,
+            affected_previous.source_id::bigint as job_id
+        from affected_previous
+        where affected_previous.activity_type like 'job\_%'
+
+    ),
+
+    jobs as (
+
+        select all_jobs.*
+        from job_keys
+        inner join {{ ref('jobs') }} as all_jobs
+            on
+                job_keys.tenant_id = all_jobs.tenant_id
+                and job_keys.job_id = all_jobs.job_id
+
+    ),
+
+    changed_appointments as (
+
+        -- not in stg_servicetitan__record_versions: read through the staging
+        -- view
+        select
+            changed.tenant_id,
+            changed.appointment_id
+        from {{ ref('stg_servicetitan__appointments') }} as changed
+        where
+            changed._dlt_load_id > {{ servicetitan_watermark() }}
+            and changed._dlt_load_id
+            <= {{ servicetitan_latest_completed_load() }}
+
+    ),
+
+    appointment_keys as (
+
+        select
+            changed_appointments.tenant_id,
+            changed_appointments.appointment_id
+        from changed_appointments
+        union
+        select
+            affected_previous.source_scope::bigint as tenant_id,
+            affected_previous.source_id::bigint as appointment_id
+        from affected_previous
+        where affected_previous.activity_type = 'appointment'
+        union
+        -- a changed job moves its appointments with it
+        select
+            previous.source_scope::bigint as tenant_id,
+            previous.source_id::bigint as appointment_id
+        from job_keys
+        inner join previous
+            on
+                previous.entity_type = 'job'
+                and previous.entity_id
+                = job_keys.tenant_id || ':' || job_keys.job_id
+        where previous.activity_type = 'appointment'
+
+    ),
+
+    appointments as (
+
+        {{ servicetitan_lookup(
+            ref('stg_servicetitan__appointments'),
+            'appointment_keys',
+            'appointment_id',
+        ) }}
+
+    ),
+
+    appointment_job_keys as (
+
+        select distinct
+            appointments.tenant_id,
+            appointments.job_id
+        from appointments
+
+    ),
+
+    appointment_jobs as (
+
+        select all_jobs.*
+        from appointment_job_keys
+        inner join {{ ref('jobs') }} as all_jobs
+            on
+                appointment_job_keys.tenant_id = all_jobs.tenant_id
+                and appointment_job_keys.job_id = all_jobs.job_id
+
+    ),
+
+    call_phones as (
+
+        select distinct calls.customer_phone as phone
+        from calls
+        where calls.customer_phone is not null
+
+    ),
+
+    phone_owners as (
+
+        -- a number held by exactly one contact (the index on matched.phones
+        -- answers each number)
+        select
+            call_phones.phone,
+            owners.contact_id
+        from call_phones
+        cross join lateral (
+            select min(holders.contact_id::text)::uuid as contact_id
+            from matched as holders
+            where holders.phones @> array[call_phones.phone]
+            having count(distinct holders.contact_id) = 1
+        ) as owners
+
+    ),
+
+{% else %}
+
+    calls as (
+
+        select * from {{ ref('stg_callrail__calls') }}
+
+    ),
+
+    notes as (
+
+        select * from {{ ref('stg_gohighlevel__notes') }}
+
+    ),
+
+    jobs as (
+
+        select * from {{ ref('jobs') }}
+
+    ),
+
+    appointments as (
+
+        select * from {{ ref('stg_servicetitan__appointments') }}
+
+    ),
+
+    appointment_jobs as (
+
+        select * from {{ ref('jobs') }}
+
+    ),
+
+    phone_owners as (
+
+        -- a number held by exactly one contact (the test is on the result rather
+        -- than in a HAVING clause, whose row estimate would mislead the planner)
+        select
+            owned_phone.phone,
+            case
+                when count(distinct matched.contact_id) = 1
+                    then min(matched.contact_id::text)::uuid
+            end as contact_id
+        from matched
+        cross join lateral unnest(matched.phones) as owned_phone (phone)
+        group by 1
+
+    ),
+
+{% endif %}
 
 call_activities as (
 
@@ -69,6 +340,8 @@ call_activities as (
         'callrail' as source_system,
         calls.account_id as source_scope,
         calls.call_id as source_id,
+        calls.customer_phone as phone,
+        null::timestamptz as source_received_at,
         concat_ws(
             ' ',
             initcap(calls.direction) || ' call',
@@ -107,6 +380,8 @@ note_activities as (
         'gohighlevel' as source_system,
         notes.location_id as source_scope,
         notes.note_id as source_id,
+        null::text as phone,
+        notes.updated_at as source_received_at,
         'Note' as subject,
         notes.body,
         null::text as direction,
@@ -118,7 +393,7 @@ note_activities as (
         coalesce(notes.added_at, notes.updated_at) as occurred_at,
         null::timestamptz as scheduled_at
     from notes
-    left join links
+    left join matched as links
         on
             links.source_system = 'gohighlevel'
             and notes.location_id = links.source_scope
@@ -164,6 +439,8 @@ job_activities as (
         'servicetitan' as source_system,
         job_events.tenant_id::text as source_scope,
         job_events.job_id::text as source_id,
+        null::text as phone,
+        null::timestamptz as source_received_at,
         initcap(replace(job_events.activity_type, '_', ' '))
         || ': job ' || job_events.job_number as subject,
         null::text as body,
@@ -177,7 +454,7 @@ job_activities as (
         job_events.occurred_at,
         null::timestamptz as scheduled_at
     from job_events
-    left join links
+    left join matched as links
         on
             links.source_system = 'servicetitan'
             and job_events.tenant_id::text = links.source_scope
@@ -197,6 +474,8 @@ appointment_activities as (
         'servicetitan' as source_system,
         appointments.tenant_id::text as source_scope,
         appointments.appointment_id::text as source_id,
+        null::text as phone,
+        null::timestamptz as source_received_at,
         'Appointment ' || appointments.appointment_number as subject,
         null::text as body,
         null::text as direction,
@@ -210,11 +489,11 @@ appointment_activities as (
         appointments.created_at as occurred_at,
         appointments.starts_at as scheduled_at
     from appointments
-    inner join jobs
+    inner join appointment_jobs as jobs
         on
             appointments.tenant_id = jobs.tenant_id
             and appointments.job_id = jobs.job_id
-    left join links
+    left join matched as links
         on
             links.source_system = 'servicetitan'
             and jobs.tenant_id::text = links.source_scope
@@ -238,23 +517,24 @@ final as (
 
     select
         ---------- ids
-        activity_id,
-        contact_id,
-        entity_type,
-        entity_id,
-        source_system,
-        source_scope,
-        source_id,
+        activity_id::text as activity_id,
+        contact_id::uuid as contact_id,
+        entity_type::text as entity_type,
+        entity_id::text as entity_id,
+        source_system::text as source_system,
+        source_scope::text as source_scope,
+        source_id::text as source_id,
 
         ---------- strings
-        activity_type,
-        subject,
-        body,
-        direction,
-        outcome,
+        activity_type::text as activity_type,
+        phone::text as phone,
+        subject::text as subject,
+        body::text as body,
+        direction::text as direction,
+        outcome::text as outcome,
 
         ---------- numerics
-        duration_seconds,
+        duration_seconds::integer as duration_seconds,
         monetary_value::numeric(14, 2) as monetary_value,
 
         ---------- booleans
@@ -263,7 +543,13 @@ final as (
 
         ---------- timestamps
         occurred_at,
-        scheduled_at
+        scheduled_at,
+
+        ---------- run bookkeeping (incremental cursors)
+        source_received_at,
+        {{ crm_batch_at() }} as batch_at,
+        {{ servicetitan_latest_completed_load() }} as last_load_id,
+        {{ crm_latest_load('stg_callrail__loads') }} as callrail_last_load_id
 
     from unioned
 

@@ -1,3 +1,14 @@
+{#- Incremental (merge on link_id): the records the matching redid since the
+    last run. Records never disappear (a deleted source record stays, flagged),
+    so merge never has to delete. -#}
+{{
+    config(
+        materialized='incremental',
+        unique_key='link_id',
+        incremental_strategy='merge',
+    )
+}}
+
 with
 
 matched as (
@@ -12,31 +23,43 @@ records as (
 
 ),
 
+redone as (
+
+    select * from matched
+    {% if is_incremental() %}
+        where batch_at > {{ crm_watermark('batch_at', 'timestamptz') }}
+    {% endif %}
+
+),
+
 final as (
 
     select
         ---------- ids
-        matched.record_key as link_id,
-        matched.contact_id,
-        matched.source_system,
-        matched.source_scope,
-        matched.source_id,
-        matched.matched_record_key,
+        redone.record_key as link_id,
+        redone.contact_id,
+        redone.source_system,
+        redone.source_scope,
+        redone.source_id,
+        redone.matched_record_key,
 
         ---------- strings
-        matched.match_rule,
+        redone.match_rule,
 
         ---------- numerics
-        matched.confidence,
+        redone.confidence,
 
         ---------- booleans
-        matched.is_primary,
+        redone.is_primary,
         records.is_live as is_active,
-        records.is_deleted
+        records.is_deleted,
 
-    from matched
+        ---------- run bookkeeping
+        redone.batch_at
+
+    from redone
     inner join records
-        on matched.record_key = records.record_key
+        on redone.record_key = records.record_key
 
 )
 

@@ -1,3 +1,15 @@
+{#- Incremental (delete+insert on contact_id): a run redoes every contact the
+    matching touched since the last run, under its new id and its old one; a
+    post-hook deletes the contacts no record belongs to any more (merged into
+    another). -#}
+{{
+    config(
+        materialized='incremental',
+        unique_key='contact_id',
+        incremental_strategy='delete+insert',
+    )
+}}
+
 with
 
 records as (
@@ -6,44 +18,53 @@ records as (
 
 ),
 
-matched as (
+matched_all as (
 
     select * from {{ ref('int_contact_records_matched') }}
 
 ),
 
-st_jobs as (
+{% if is_incremental() %}
 
-    select * from {{ ref('jobs') }}
+    redone as (
 
-),
+        select
+            matched_all.contact_id,
+            matched_all.previous_contact_id
+        from matched_all
+        where
+            matched_all.batch_at
+            > {{ crm_watermark('batch_at', 'timestamptz') }}
 
-st_campaigns as (
+    ),
 
-    select * from {{ ref('campaigns') }}
+    affected_contacts as (
 
-),
+        select redone.contact_id from redone
+        union
+        select redone.previous_contact_id from redone
+        where redone.previous_contact_id is not null
 
-first_job_campaigns as (
+    ),
 
-    -- the campaign that brought each customer its first job
-    select
-        st_jobs.tenant_id,
-        st_jobs.customer_id,
-        (
-            array_agg(
-                st_campaigns.campaign_name
-                order by st_jobs.created_at, st_jobs.job_id
-            )
-        )[1] as campaign_name
-    from st_jobs
-    inner join st_campaigns
-        on
-            st_jobs.tenant_id = st_campaigns.tenant_id
-            and st_jobs.campaign_id = st_campaigns.campaign_id
-    group by 1, 2
+    matched as (
 
-),
+        select matched_all.*
+        from affected_contacts
+        inner join matched_all
+            on affected_contacts.contact_id = matched_all.contact_id
+
+    ),
+
+{% else %}
+
+    matched as (
+
+        select * from matched_all
+
+    ),
+
+{% endif %}
 
 person_records as (
 
@@ -53,7 +74,6 @@ person_records as (
         matched.confidence,
         matched.is_primary,
         records.*,
-        first_job_campaigns.campaign_name as first_job_campaign,
         -- the order in which records speak for the person: the primary record,
         -- then customers before contacts, live before deleted, recently updated
         -- first
@@ -78,10 +98,6 @@ person_records as (
     from matched
     inner join records
         on matched.record_key = records.record_key
-    left join first_job_campaigns
-        on
-            records.st_tenant_id = first_job_campaigns.tenant_id
-            and records.st_customer_id = first_job_campaigns.customer_id
 
 ),
 
@@ -286,7 +302,7 @@ final as (
         aggregated.weakest_match_rule as match_rule,
 
         ---------- numerics
-        aggregated.match_confidence,
+        aggregated.match_confidence::numeric(4, 3) as match_confidence,
         aggregated.st_customer_count::integer as st_customer_count,
         aggregated.ghl_contact_count::integer as ghl_contact_count,
 
@@ -298,7 +314,10 @@ final as (
 
         ---------- timestamps
         aggregated.first_seen_at,
-        aggregated.updated_at
+        aggregated.updated_at,
+
+        ---------- run bookkeeping
+        {{ crm_batch_at() }} as batch_at
 
     from aggregated
     left join person_phones

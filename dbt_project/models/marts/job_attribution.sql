@@ -6,11 +6,21 @@
     tracking numbers, which ServiceTitan lists on its campaigns; an account no
     number ties may attribute to any tenant. The job's revenue is the sum of its
     active invoices' totals. -#}
+{{
+    config(
+        materialized='incremental',
+        unique_key='job_key',
+        incremental_strategy='delete+insert',
+    )
+}}
 {%- set window_days = var('marts_attribution_window_days', 7) -%}
+
+-- change capture (used only by incremental runs):
+-- depends_on: {{ ref('stg_servicetitan__loads') }}
 
 with
 
-jobs as (
+jobs_all as (
 
     select * from {{ ref('jobs') }}
 
@@ -28,9 +38,9 @@ campaigns as (
 
 ),
 
-links as (
+matched as (
 
-    select * from {{ ref('contact_links') }}
+    select * from {{ ref('int_contact_records_matched') }}
 
 ),
 
@@ -49,6 +59,12 @@ calls as (
 trackers as (
 
     select * from {{ ref('stg_callrail__trackers') }}
+
+),
+
+companies as (
+
+    select * from {{ ref('stg_callrail__companies') }}
 
 ),
 
@@ -87,20 +103,28 @@ mapped_accounts as (
 
 ),
 
+accounts as (
+
+    select trackers.account_id from trackers
+    union
+    select companies.account_id from companies
+
+),
+
 unmapped_accounts as (
 
-    select distinct calls.account_id
-    from calls
+    select accounts.account_id
+    from accounts
     left join mapped_accounts
-        on calls.account_id = mapped_accounts.account_id
+        on accounts.account_id = mapped_accounts.account_id
     where mapped_accounts.account_id is null
 
 ),
 
 tenants as (
 
-    select distinct jobs.tenant_id
-    from jobs
+    select distinct campaigns.tenant_id
+    from campaigns
 
 ),
 
@@ -123,6 +147,147 @@ account_tenants as (
 
 ),
 
+mapping as (
+
+    -- which account may attribute to which tenant, as one value: when it
+    -- changes, every job is redone
+    select
+        md5(
+            coalesce(
+                string_agg(
+                    account_tenants.account_id
+                    || '>'
+                    || account_tenants.tenant_id,
+                    ','
+                    order by
+                        account_tenants.account_id, account_tenants.tenant_id
+                ),
+                ''
+            )
+        ) as fingerprint
+    from account_tenants
+
+),
+
+{% if is_incremental() %}
+
+    previous_mapping as (
+
+        select max(previous.mapping_fingerprint) as fingerprint
+        from {{ this }} as previous
+
+    ),
+
+    redone_records as (
+
+        select matched.*
+        from matched
+        where matched.batch_at > {{ crm_watermark('batch_at', 'timestamptz') }}
+
+    ),
+
+    redone_calls as (
+
+        select activities.contact_id
+        from activities
+        where
+            activities.batch_at > {{ crm_watermark('batch_at', 'timestamptz') }}
+            and activities.activity_type = 'call'
+            and activities.contact_id is not null
+
+    ),
+
+    customers_to_redo as (
+
+        -- customers whose contact was redone, or whose contact made a new call
+        select
+            redone_records.source_scope::bigint as tenant_id,
+            redone_records.source_id::bigint as customer_id
+        from redone_records
+        where redone_records.source_system = 'servicetitan'
+        union
+        select
+            matched.source_scope::bigint as tenant_id,
+            matched.source_id::bigint as customer_id
+        from
+            (select distinct redone_calls.contact_id from redone_calls
+            ) as callers
+        inner join matched
+            on callers.contact_id = matched.contact_id
+        where matched.source_system = 'servicetitan'
+
+    ),
+
+    job_keys as (
+
+        select
+            jobs_all.tenant_id,
+            jobs_all.job_id
+        from jobs_all
+        where jobs_all.last_load_id > {{ crm_watermark('last_load_id') }}
+        union
+        select
+            invoices.tenant_id,
+            invoices.job_id
+        from invoices
+        where
+            invoices.last_load_id > {{ crm_watermark('last_load_id') }}
+            and invoices.job_id is not null
+        union
+        select
+            jobs_all.tenant_id,
+            jobs_all.job_id
+        from customers_to_redo
+        inner join jobs_all
+            on
+                customers_to_redo.tenant_id = jobs_all.tenant_id
+                and customers_to_redo.customer_id = jobs_all.customer_id
+        union
+        select
+            jobs_all.tenant_id,
+            jobs_all.job_id
+        from jobs_all
+        cross join mapping
+        cross join previous_mapping
+        where mapping.fingerprint is distinct from previous_mapping.fingerprint
+
+    ),
+
+    jobs as (
+
+        select jobs_all.*
+        from job_keys
+        inner join jobs_all
+            on
+                job_keys.tenant_id = jobs_all.tenant_id
+                and job_keys.job_id = jobs_all.job_id
+
+    ),
+
+{% else %}
+
+    jobs as (
+
+        select * from jobs_all
+
+    ),
+
+{% endif %}
+
+job_contacts as (
+
+    select
+        jobs.*,
+        links.contact_id
+    from jobs
+    left join matched as links
+        on
+            links.source_system = 'servicetitan'
+            and jobs.tenant_id::text = links.source_scope
+            and jobs.customer_id::text = links.source_id
+
+),
+
 contact_calls as (
 
     select
@@ -135,7 +300,10 @@ contact_calls as (
     inner join account_tenants
         on activities.source_scope = account_tenants.account_id
     where
-        activities.activity_type = 'call'
+        activities.contact_id in (
+            select job_contacts.contact_id from job_contacts
+        )
+        and activities.activity_type = 'call'
         and activities.direction = 'inbound'
         and activities.contact_id is not null
         and not activities.is_deleted
@@ -150,23 +318,13 @@ job_revenue as (
         count(*) as invoice_count,
         sum(invoices.total) as revenue,
         sum(invoices.paid_amount) as paid_revenue
-    from invoices
+    from jobs
+    inner join invoices
+        on
+            jobs.tenant_id = invoices.tenant_id
+            and jobs.job_id = invoices.job_id
     where invoices.is_active and not invoices.is_deleted
     group by 1, 2
-
-),
-
-job_contacts as (
-
-    select
-        jobs.*,
-        links.contact_id
-    from jobs
-    left join links
-        on
-            links.source_system = 'servicetitan'
-            and jobs.tenant_id::text = links.source_scope
-            and jobs.customer_id::text = links.source_id
 
 ),
 
@@ -245,10 +403,30 @@ attributed as (
 
 ),
 
+attributed_calls as (
+
+    -- the attributed calls' details
+    {% if is_incremental() %}
+        {{ crm_lookup('calls', 'attributed', ['account_id', 'call_id']) }}
+    {% else %}
+        select calls.*
+        from calls
+        where
+            (calls.account_id, calls.call_id) in (
+                select
+                    attributed.account_id,
+                    attributed.call_id
+                from attributed
+            )
+    {% endif %}
+
+),
+
 final as (
 
     select
         ---------- ids
+        job_contacts.job_key,
         job_contacts.tenant_id,
         job_contacts.job_id,
         job_contacts.customer_id,
@@ -290,14 +468,19 @@ final as (
         ---------- timestamps
         job_contacts.created_at,
         job_contacts.completed_at,
-        attributed.started_at as call_started_at
+        attributed.started_at as call_started_at,
+
+        ---------- run bookkeeping (incremental cursors)
+        mapping.fingerprint as mapping_fingerprint,
+        {{ crm_batch_at() }} as batch_at,
+        {{ servicetitan_latest_completed_load() }} as last_load_id
 
     from job_contacts
     left join attributed
         on
             job_contacts.tenant_id = attributed.tenant_id
             and job_contacts.job_id = attributed.job_id
-    left join calls
+    left join attributed_calls as calls
         on
             attributed.account_id = calls.account_id
             and attributed.call_id = calls.call_id
@@ -309,6 +492,7 @@ final as (
         on
             job_contacts.tenant_id = job_revenue.tenant_id
             and job_contacts.job_id = job_revenue.job_id
+    cross join mapping
 
 )
 

@@ -1,25 +1,346 @@
-{#- Every record's person: the exact clusters, plus fuzzy matching for clusters
-    with no ServiceTitan customer. Such a cluster joins the ServiceTitan cluster
-    whose customer has the same ZIP and house number, a street that is at least
+{#- Every record's person (CRM contact), how it was matched and how sure the
+    match is.
+
+    Exact matching: records that share a normalised phone or email belong to the
+    same person, transitively (a GoHighLevel duplicate holding only the email
+    joins the customer through the contact that holds both). An identifier found
+    on more than `crm_max_records_per_identifier` records (an office line,
+    "noemail@...") identifies nobody and is ignored. Fuzzy matching: a cluster
+    with no ServiceTitan customer joins the ServiceTitan cluster whose customer
+    has the same ZIP and house number, a street at least
     `crm_fuzzy_min_street_similarity` similar and a name (or, for a business,
     company name) at least `crm_fuzzy_min_name_similarity` similar (pg_trgm
     similarity of the normalised texts); the best-scoring candidate wins and its
     score is the confidence. A contact's id is derived from its earliest record,
-    so it survives new records joining it. -#}
+    so it survives new records joining it.
+
+    Incremental (delete+insert on record_key): a run redoes the people a changed
+    record can affect: the changed records, every record that shares (or shared)
+    an identifier with one, and everyone in those records' people and in their
+    ZIP and house-number blocks (old and new). That set is closed: whatever lies
+    outside it is matched exactly as before. -#}
+{{
+    config(
+        materialized='incremental',
+        unique_key='record_key',
+        incremental_strategy='delete+insert',
+    )
+}}
+{%- set max_records = var('crm_max_records_per_identifier', 20) -%}
 {%- set min_name = var('crm_fuzzy_min_name_similarity', 0.5) -%}
 {%- set min_street = var('crm_fuzzy_min_street_similarity', 0.6) -%}
 
-with
+with recursive
 
-records as (
+records_all as (
 
     select * from {{ ref('int_contact_records_unioned') }}
 
 ),
 
-clustered as (
+{% if is_incremental() %}
 
-    select * from {{ ref('int_contact_records_clustered') }}
+    previous as (
+
+        select * from {{ this }}
+
+    ),
+
+    changed as (
+
+        select
+            records_all.record_key,
+            records_all.phones,
+            records_all.emails
+        from records_all
+        where
+            records_all.batch_at
+            > {{ crm_watermark('batch_at', 'timestamptz') }}
+
+    ),
+
+    changed_identifiers as (
+
+        -- what the changed records hold now and held before
+        select
+            'phone' as identifier_kind,
+            changed_phone.value as identifier_value
+        from changed
+        cross join lateral unnest(changed.phones) as changed_phone (value)
+        union
+        select
+            'email' as identifier_kind,
+            changed_email.value as identifier_value
+        from changed
+        cross join lateral unnest(changed.emails) as changed_email (value)
+        union
+        select
+            'phone' as identifier_kind,
+            previous_phone.value as identifier_value
+        from changed
+        inner join previous
+            on changed.record_key = previous.record_key
+        cross join lateral unnest(previous.phones) as previous_phone (value)
+        union
+        select
+            'email' as identifier_kind,
+            previous_email.value as identifier_value
+        from changed
+        inner join previous
+            on changed.record_key = previous.record_key
+        cross join lateral unnest(previous.emails) as previous_email (value)
+
+    ),
+
+    changed_identifier_arrays as (
+
+        select
+            coalesce(
+                array_agg(changed_identifiers.identifier_value) filter (
+                    where changed_identifiers.identifier_kind = 'phone'
+                ),
+                '{}'
+            ) as phones,
+            coalesce(
+                array_agg(changed_identifiers.identifier_value) filter (
+                    where changed_identifiers.identifier_kind = 'email'
+                ),
+                '{}'
+            ) as emails
+        from changed_identifiers
+
+    ),
+
+    touched as (
+
+        -- the changed records and whoever shares or shared an identifier with
+        -- them
+        select changed.record_key from changed
+        union
+        select records_all.record_key
+        from records_all
+        cross join changed_identifier_arrays
+        where
+            records_all.phones && changed_identifier_arrays.phones
+            or records_all.emails && changed_identifier_arrays.emails
+        union
+        select previous.record_key
+        from previous
+        cross join changed_identifier_arrays
+        where
+            previous.phones && changed_identifier_arrays.phones
+            or previous.emails && changed_identifier_arrays.emails
+
+    ),
+
+    touched_blocks as (
+
+        select
+            records_all.zip,
+            records_all.house_number
+        from touched
+        inner join records_all
+            on touched.record_key = records_all.record_key
+        union
+        select
+            previous.zip,
+            previous.house_number
+        from touched
+        inner join previous
+            on touched.record_key = previous.record_key
+
+    ),
+
+    affected_people as (
+
+        select previous.person_key
+        from touched
+        inner join previous
+            on touched.record_key = previous.record_key
+        union
+        select previous.person_key
+        from touched_blocks
+        inner join previous
+            on
+                touched_blocks.zip = previous.zip
+                and touched_blocks.house_number = previous.house_number
+
+    ),
+
+    scope as (
+
+        select previous.record_key
+        from affected_people
+        inner join previous
+            on affected_people.person_key = previous.person_key
+        union
+        select touched.record_key from touched
+
+    ),
+
+{% else %}
+
+    scope as (
+
+        select records_all.record_key from records_all
+
+    ),
+
+{% endif %}
+
+records as (
+
+    select records_all.*
+    from scope
+    inner join records_all
+        on scope.record_key = records_all.record_key
+
+),
+
+identifiers as (
+
+    select
+        records.record_key,
+        'phone' as identifier_kind,
+        record_phone.value as identifier_value
+    from records
+    cross join lateral unnest(records.phones) as record_phone (value)
+
+    union all
+
+    select
+        records.record_key,
+        'email' as identifier_kind,
+        record_email.value as identifier_value
+    from records
+    cross join lateral unnest(records.emails) as record_email (value)
+
+),
+
+{% if is_incremental() %}
+
+    identifier_counts as (
+
+        -- how many records hold each identifier, over all records (the index on
+        -- the arrays answers each one)
+        select
+            scoped.identifier_kind,
+            scoped.identifier_value,
+            case
+                when scoped.identifier_kind = 'phone'
+                    then (
+                        select count(*) from records_all as holders
+                        where holders.phones @> array[scoped.identifier_value]
+                    )
+                else (
+                    select count(*) from records_all as holders
+                    where holders.emails @> array[scoped.identifier_value]
+                )
+            end as record_count
+        from (
+            select distinct
+                identifiers.identifier_kind,
+                identifiers.identifier_value
+            from identifiers
+        ) as scoped
+
+    ),
+
+{% else %}
+
+    identifier_counts as (
+
+        select
+            identifiers.identifier_kind,
+            identifiers.identifier_value,
+            count(distinct identifiers.record_key) as record_count
+        from identifiers
+        group by 1, 2
+
+    ),
+
+{% endif %}
+
+identifying as (
+
+    select identifiers.*
+    from identifiers
+    inner join identifier_counts
+        on
+            identifiers.identifier_kind = identifier_counts.identifier_kind
+            and identifiers.identifier_value
+            = identifier_counts.identifier_value
+    where identifier_counts.record_count <= {{ max_records }}
+
+),
+
+edges as (
+
+    select
+        identifying.record_key as from_key,
+        other.record_key as to_key,
+        bool_or(identifying.identifier_kind = 'phone') as shares_phone,
+        bool_or(identifying.identifier_kind = 'email') as shares_email
+    from identifying
+    inner join identifying as other
+        on
+            identifying.identifier_kind = other.identifier_kind
+            and identifying.identifier_value = other.identifier_value
+            and identifying.record_key <> other.record_key
+    group by 1, 2
+
+),
+
+reachable (record_key, reachable_key) as (
+
+    select
+        records.record_key,
+        records.record_key as reachable_key
+    from records
+
+    union
+
+    select
+        reachable.record_key,
+        edges.to_key as reachable_key
+    from reachable
+    inner join edges
+        on reachable.reachable_key = edges.from_key
+
+),
+
+clusters as (
+
+    select
+        reachable.record_key,
+        min(reachable.reachable_key) as cluster_key
+    from reachable
+    group by 1
+
+),
+
+strongest_edge as (
+
+    -- how each record is tied to the rest of its cluster: both identifiers beat
+    -- a phone, a phone beats an email
+    select
+        edges.from_key as record_key,
+        edges.to_key as matched_record_key,
+        case
+            when
+                edges.shares_phone and edges.shares_email
+                then 'phone_and_email'
+            when edges.shares_phone then 'phone'
+            else 'email'
+        end as exact_rule,
+        row_number() over (
+            partition by edges.from_key
+            order by
+                (edges.shares_phone and edges.shares_email) desc,
+                edges.shares_phone desc,
+                edges.to_key asc
+        ) as edge_rank
+    from edges
 
 ),
 
@@ -27,19 +348,19 @@ records_clustered as (
 
     select
         records.*,
-        clustered.cluster_key,
-        clustered.matched_record_key,
-        clustered.exact_rule,
+        clusters.cluster_key,
+        strongest_edge.matched_record_key,
+        strongest_edge.exact_rule,
         bool_or(records.source_system = 'servicetitan')
-            over (partition by clustered.cluster_key)
-            as cluster_has_st_customer,
-        -- the house number of "1311 Highland Rd": the blocking key of fuzzy
-        -- matching
-        substring(records.street_normalized from '^([0-9]+[a-z]?)(?: |$)')
-            as house_number
+            over (partition by clusters.cluster_key)
+            as cluster_has_st_customer
     from records
-    inner join clustered
-        on records.record_key = clustered.record_key
+    inner join clusters
+        on records.record_key = clusters.record_key
+    left join strongest_edge
+        on
+            records.record_key = strongest_edge.record_key
+            and strongest_edge.edge_rank = 1
 
 ),
 
@@ -151,32 +472,60 @@ anchored as (
 final as (
 
     select
-        md5(anchor_record_key)::uuid as contact_id,
-        record_key,
-        source_system,
-        source_scope,
-        source_id,
-        person_key,
-        record_key = primary_record_key as is_primary,
+        md5(anchored.anchor_record_key)::uuid as contact_id,
+        anchored.record_key,
+        anchored.source_system,
+        anchored.source_scope,
+        anchored.source_id,
+        anchored.cluster_key,
+        anchored.person_key,
+        anchored.record_key = anchored.primary_record_key as is_primary,
         case
-            when person_record_count = 1 then 'single_record'
-            when record_key = primary_record_key then 'primary'
-            when fuzzy_record_key is not null then 'name_and_address'
-            else exact_rule
+            when anchored.person_record_count = 1 then 'single_record'
+            when
+                anchored.record_key = anchored.primary_record_key
+                then 'primary'
+            when anchored.fuzzy_record_key is not null then 'name_and_address'
+            else anchored.exact_rule
         end as match_rule,
         case
-            when record_key = primary_record_key then null
-            when fuzzy_record_key is not null then fuzzy_record_key
-            else matched_record_key
+            when anchored.record_key = anchored.primary_record_key then null
+            when anchored.fuzzy_record_key is not null
+                then anchored.fuzzy_record_key
+            else anchored.matched_record_key
         end as matched_record_key,
         case
-            when record_key = primary_record_key then 1.000
-            when fuzzy_record_key is not null then least(fuzzy_score, 0.950)
-            when exact_rule = 'phone_and_email' then 1.000
-            when exact_rule = 'phone' then 0.990
+            when anchored.record_key = anchored.primary_record_key then 1.000
+            when anchored.fuzzy_record_key is not null
+                then least(anchored.fuzzy_score, 0.950)
+            when anchored.exact_rule = 'phone_and_email' then 1.000
+            when anchored.exact_rule = 'phone' then 0.990
             else 0.980
-        end::numeric(4, 3) as confidence
+        end::numeric(4, 3) as confidence,
+        -- kept for the next incremental run (and for the models downstream)
+        anchored.phones,
+        anchored.emails,
+        anchored.zip,
+        anchored.house_number,
+        {% if is_incremental() %}
+            previous.contact_id as previous_contact_id,
+            array(
+                select previous_phone.value
+                from unnest(previous.phones) as previous_phone (value)
+                except
+                select current_phone.value
+                from unnest(anchored.phones) as current_phone (value)
+            ) as released_phones,
+        {% else %}
+            null::uuid as previous_contact_id,
+            '{}'::text[] as released_phones,
+        {% endif %}
+        {{ crm_batch_at() }} as batch_at
     from anchored
+    {% if is_incremental() %}
+        left join previous
+            on anchored.record_key = previous.record_key
+    {% endif %}
 
 )
 

@@ -1,32 +1,279 @@
 {#- Every record that stands for a person, from both systems, in one shape:
     ServiceTitan customers (with every phone and email ever attached to them or
     to their locations, deleted ones included: a removed number still tells who
-    the customer is) and GoHighLevel contacts. -#}
+    the customer is) and GoHighLevel contacts.
+
+    Incremental (merge on record_key): a run recomputes the customers that a
+    ServiceTitan version loaded since the last run touches (the customer, its
+    contacts, locations, location contacts and jobs, now or before) and the
+    GoHighLevel contacts with a new version, looking each up through the staging
+    views by key. -#}
+{{
+    config(
+        materialized='incremental',
+        unique_key='record_key',
+        incremental_strategy='merge',
+    )
+}}
+
+-- change capture (used only by incremental runs):
+-- depends_on: {{ ref('stg_servicetitan__record_versions') }}
+-- depends_on: {{ ref('stg_servicetitan__loads') }}
+-- depends_on: {{ ref('stg_gohighlevel__record_versions') }}
+-- depends_on: {{ ref('stg_gohighlevel__loads') }}
+
 with
 
-st_customers as (
+{% if is_incremental() %}
 
-    select * from {{ ref('stg_servicetitan__customers') }}
+    previous as (
 
-),
+        select * from {{ this }}
 
-st_customer_contacts as (
+    ),
 
-    select * from {{ ref('stg_servicetitan__customer_contacts') }}
+    changed_st as (
 
-),
+        {{ servicetitan_changed_records(
+            ['customers', 'customer_contacts', 'locations', 'jobs']
+        ) }}
 
-st_locations as (
+    ),
 
-    select * from {{ ref('stg_servicetitan__locations') }}
+    changed_st_versions as (
 
-),
+        {{ servicetitan_all_versions_of('changed_st') }}
 
-st_location_contacts as (
+    ),
 
-    select * from {{ ref('stg_servicetitan__location_contacts') }}
+    changed_location_contacts as (
 
-),
+        -- not in stg_servicetitan__record_versions: read through the staging
+        -- view
+        select
+            location_contacts.tenant_id,
+            location_contacts.location_contact_id,
+            location_contacts.location_id
+        from
+            {{ ref('stg_servicetitan__location_contacts') }}
+                as location_contacts
+        where
+            location_contacts._dlt_load_id > {{ servicetitan_watermark() }}
+            and location_contacts._dlt_load_id
+            <= {{ servicetitan_latest_completed_load() }}
+
+    ),
+
+    changed_contact_locations as (
+
+        {{ servicetitan_lookup(
+            ref('stg_servicetitan__locations'),
+            'changed_location_contacts',
+            'location_id',
+        ) }}
+
+    ),
+
+    candidate_customers as (
+
+        -- every customer a changed record belongs to now or belonged to before
+        select
+            changed_st_versions.tenant_id,
+            changed_st_versions.customer_id
+        from changed_st_versions
+        where changed_st_versions.customer_id is not null
+
+        union
+
+        select
+            changed_contact_locations.tenant_id,
+            changed_contact_locations.customer_id
+        from changed_contact_locations
+
+        union
+
+        select
+            previous.st_tenant_id as tenant_id,
+            previous.st_customer_id as customer_id
+        from previous
+        inner join changed_location_contacts
+            on
+                previous.st_tenant_id = changed_location_contacts.tenant_id
+                and previous.st_location_contact_ids
+                @> array[changed_location_contacts.location_contact_id]
+
+    ),
+
+    candidate_previous as (
+
+        select previous.*
+        from candidate_customers
+        inner join previous
+            on
+                candidate_customers.tenant_id = previous.st_tenant_id
+                and candidate_customers.customer_id = previous.st_customer_id
+
+    ),
+
+    candidate_contact_ids as (
+
+        -- what the candidates had, plus every changed contact (one that moved
+        -- in or out is among them)
+        select
+            candidate_previous.st_tenant_id as tenant_id,
+            unnest(candidate_previous.st_contact_ids) as customer_contact_id
+        from candidate_previous
+        union
+        select
+            changed_st.tenant_id,
+            changed_st.record_id as customer_contact_id
+        from changed_st
+        where changed_st.entity = 'customer_contacts'
+
+    ),
+
+    candidate_location_ids as (
+
+        select
+            candidate_previous.st_tenant_id as tenant_id,
+            unnest(candidate_previous.st_location_ids) as location_id
+        from candidate_previous
+        union
+        select
+            changed_st.tenant_id,
+            changed_st.record_id as location_id
+        from changed_st
+        where changed_st.entity = 'locations'
+
+    ),
+
+    candidate_location_contact_ids as (
+
+        select
+            candidate_previous.st_tenant_id as tenant_id,
+            unnest(candidate_previous.st_location_contact_ids)
+                as location_contact_id
+        from candidate_previous
+        union
+        select
+            changed_location_contacts.tenant_id,
+            changed_location_contacts.location_contact_id
+        from changed_location_contacts
+
+    ),
+
+    st_customers as (
+
+        {{ servicetitan_lookup(
+            ref('stg_servicetitan__customers'), 'candidate_customers', 'customer_id'
+        ) }}
+
+    ),
+
+    st_customer_contacts as (
+
+        {{ servicetitan_lookup(
+            ref('stg_servicetitan__customer_contacts'),
+            'candidate_contact_ids',
+            'customer_contact_id',
+        ) }}
+
+    ),
+
+    st_locations as (
+
+        {{ servicetitan_lookup(
+            ref('stg_servicetitan__locations'),
+            'candidate_location_ids',
+            'location_id',
+        ) }}
+
+    ),
+
+    st_location_contacts as (
+
+        {{ servicetitan_lookup(
+            ref('stg_servicetitan__location_contacts'),
+            'candidate_location_contact_ids',
+            'location_contact_id',
+        ) }}
+
+    ),
+
+    st_jobs as (
+
+        select jobs.*
+        from candidate_customers
+        inner join {{ ref('jobs') }} as jobs
+            on
+                candidate_customers.tenant_id = jobs.tenant_id
+                and candidate_customers.customer_id = jobs.customer_id
+
+    ),
+
+    changed_ghl as (
+
+        select distinct
+            versions.location_id,
+            versions.record_id as contact_id
+        from {{ ref('stg_gohighlevel__record_versions') }} as versions
+        where
+            versions.entity = 'contacts'
+            and versions._dlt_load_id > {{ crm_watermark('ghl_last_load_id') }}
+            and versions._dlt_load_id
+            <= {{ crm_latest_load('stg_gohighlevel__loads') }}
+
+    ),
+
+    ghl_contacts as (
+
+        {{ crm_lookup(
+            ref('stg_gohighlevel__contacts'),
+            'changed_ghl',
+            ['location_id', 'contact_id'],
+        ) }}
+
+    ),
+
+{% else %}
+
+    st_customers as (
+
+        select * from {{ ref('stg_servicetitan__customers') }}
+
+    ),
+
+    st_customer_contacts as (
+
+        select * from {{ ref('stg_servicetitan__customer_contacts') }}
+
+    ),
+
+    st_locations as (
+
+        select * from {{ ref('stg_servicetitan__locations') }}
+
+    ),
+
+    st_location_contacts as (
+
+        select * from {{ ref('stg_servicetitan__location_contacts') }}
+
+    ),
+
+    st_jobs as (
+
+        select * from {{ ref('jobs') }}
+
+    ),
+
+    ghl_contacts as (
+
+        select * from {{ ref('stg_gohighlevel__contacts') }}
+
+    ),
+
+{% endif %}
 
 st_tag_types as (
 
@@ -34,9 +281,9 @@ st_tag_types as (
 
 ),
 
-ghl_contacts as (
+st_campaigns as (
 
-    select * from {{ ref('stg_gohighlevel__contacts') }}
+    select * from {{ ref('campaigns') }}
 
 ),
 
@@ -142,6 +389,56 @@ st_identifiers as (
 
 ),
 
+st_child_ids as (
+
+    -- what each customer's record was computed from (the next incremental run
+    -- starts from these)
+    select
+        st_contact_values.tenant_id,
+        st_contact_values.customer_id,
+        array_agg(distinct st_contact_values.contact_id) filter (
+            where st_contact_values.source_rank = 0
+        ) as contact_ids,
+        array_agg(distinct st_contact_values.contact_id) filter (
+            where st_contact_values.source_rank = 1
+        ) as location_contact_ids
+    from st_contact_values
+    group by 1, 2
+
+),
+
+st_location_ids as (
+
+    select
+        st_locations.tenant_id,
+        st_locations.customer_id,
+        array_agg(distinct st_locations.location_id) as location_ids
+    from st_locations
+    group by 1, 2
+
+),
+
+st_first_jobs as (
+
+    -- the campaign that brought each customer its first job
+    select
+        st_jobs.tenant_id,
+        st_jobs.customer_id,
+        (
+            array_agg(
+                st_campaigns.campaign_name
+                order by st_jobs.created_at, st_jobs.job_id
+            )
+        )[1] as campaign_name
+    from st_jobs
+    inner join st_campaigns
+        on
+            st_jobs.tenant_id = st_campaigns.tenant_id
+            and st_jobs.campaign_id = st_campaigns.campaign_id
+    group by 1, 2
+
+),
+
 st_records as (
 
     select
@@ -190,6 +487,11 @@ st_records as (
         st_identifiers.primary_phone,
         st_identifiers.primary_email,
         coalesce(st_tags.tags, '{}') as tags,
+        st_first_jobs.campaign_name as first_job_campaign,
+        coalesce(st_child_ids.contact_ids, '{}') as st_contact_ids,
+        coalesce(st_location_ids.location_ids, '{}') as st_location_ids,
+        coalesce(st_child_ids.location_contact_ids, '{}')
+            as st_location_contact_ids,
         false as is_dnd,
         (st_customers.is_active and not st_customers.is_deleted) as is_live,
         st_customers.is_deleted,
@@ -204,6 +506,18 @@ st_records as (
         on
             st_customers.tenant_id = st_tags.tenant_id
             and st_customers.customer_id = st_tags.customer_id
+    left join st_first_jobs
+        on
+            st_customers.tenant_id = st_first_jobs.tenant_id
+            and st_customers.customer_id = st_first_jobs.customer_id
+    left join st_child_ids
+        on
+            st_customers.tenant_id = st_child_ids.tenant_id
+            and st_customers.customer_id = st_child_ids.customer_id
+    left join st_location_ids
+        on
+            st_customers.tenant_id = st_location_ids.tenant_id
+            and st_customers.customer_id = st_location_ids.customer_id
 
 ),
 
@@ -237,6 +551,10 @@ ghl_records as (
         phone as primary_phone,
         email as primary_email,
         tags,
+        null::text as first_job_campaign,
+        '{}'::bigint[] as st_contact_ids,
+        '{}'::bigint[] as st_location_ids,
+        '{}'::bigint[] as st_location_contact_ids,
         is_dnd,
         not is_deleted as is_live,
         is_deleted,
@@ -252,6 +570,21 @@ unioned as (
     union all
     select * from ghl_records
 
+),
+
+final as (
+
+    select
+        unioned.*,
+        -- the house number of "1311 Highland Rd": with the ZIP, the blocking
+        -- key of fuzzy matching
+        substring(unioned.street_normalized from '^([0-9]+[a-z]?)(?: |$)')
+            as house_number,
+        {{ crm_batch_at() }} as batch_at,
+        {{ servicetitan_latest_completed_load() }} as last_load_id,
+        {{ crm_latest_load('stg_gohighlevel__loads') }} as ghl_last_load_id
+    from unioned
+
 )
 
-select * from unioned
+select * from final

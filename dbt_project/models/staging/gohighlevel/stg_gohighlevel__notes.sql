@@ -79,8 +79,8 @@ unioned as (
 
 ranked as (
 
-    -- the note's content is its latest create/update (NoteDelete has none);
-    -- whether it is deleted is the latest word of any kind
+    -- the note's content is its latest create or update (a NoteDelete carries
+    -- none); whether it is deleted is the latest word of any kind
     select
         unioned.location_id,
         unioned.note_id,

@@ -7,17 +7,17 @@ with
 
 {% if crm_relation_exists(events) %}
 
-source as (
+    source as (
 
-    select
-        webhook_id::text as webhook_id,
-        location_id::text as location_id,
-        event_type::text as event_type,
-        received_at::timestamptz as received_at,
-        full_data::jsonb as full_data
-    from {{ events }}
+        select
+            webhook_id::text as webhook_id,
+            location_id::text as location_id,
+            event_type::text as event_type,
+            received_at::timestamptz as received_at,
+            full_data::jsonb as full_data
+        from {{ events }}
 
-),
+    ),
 
 {% else %}
 

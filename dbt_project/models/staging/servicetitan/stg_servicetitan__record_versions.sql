@@ -1,13 +1,12 @@
-{#-
-    Change capture for the incremental master models: one row per raw VERSION of the
-    ServiceTitan records that feed them, with the parent ids that version pointed at. Only the
-    typed key columns dlt writes are read (no JSON), and every branch is a plain scan of one
-    raw table, so a filter on _dlt_load_id reaches each raw table directly.
-
-    Versions pointing at a parent matter even when they are not the latest: when an invoice
-    moves from customer A to B, both customers' totals change. A payment version yields one
-    row per invoice it is applied to.
--#}
+{#- Change capture for the incremental master models: one row per raw
+    VERSION of the ServiceTitan records that feed them, with the parent ids
+    that version pointed at. Only the typed key columns dlt writes are read
+    (and, for payments, the appliedTo list), and every branch scans one raw
+    table, so a filter on _dlt_load_id or on (tenant_id, record_id) reaches
+    each raw table directly. Versions pointing at a parent matter even when
+    they are not the latest: when an invoice moves from customer A to B,
+    both customers' totals change. A payment version yields one row per
+    invoice it is applied to. -#}
 
 with
 

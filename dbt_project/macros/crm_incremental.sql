@@ -1,0 +1,57 @@
+{#-
+    Cursors of the incremental CRM models.
+
+    Every row an incremental CRM model writes carries the run that wrote it (batch_at =
+    the invocation's run_started_at) and, per vendor, the newest completed load when that
+    run started (last_load_id for ServiceTitan, so the ServiceTitan macros in
+    incremental.sql apply as they are; ghl_last_load_id; callrail_last_load_id). A run
+    recomputes what changed after the largest of those stamps in its own table, so a run
+    that failed or wrote nothing is simply redone by the next one. Each vendor's loads
+    complete in load-id order (one sync per vendor at a time), which is why one cursor
+    per vendor is exact; a scheduled --full-refresh rebuilds everything regardless.
+-#}
+
+{#- max(column) of this model as a SQL literal of `cast_to` ('' / -infinity when empty),
+    computed at compile time so that the planner sees a constant. -#}
+{% macro crm_watermark(column, cast_to='text') -%}
+    {%- set empty = "'-infinity'::timestamptz" if cast_to == 'timestamptz' else "''" -%}
+    {%- if not execute or not is_incremental() -%}
+        {{ return(empty) }}
+    {%- endif -%}
+    {%- set query -%}
+        select max({{ column }})::text from {{ this }}
+    {%- endset -%}
+    {%- set value = run_query(query).columns[0].values()[0] -%}
+    {%- if value is none -%}
+        {{ return(empty) }}
+    {%- endif -%}
+    {{ return("'" ~ value ~ "'::" ~ cast_to) }}
+{%- endmacro %}
+
+{#- The newest completed load of a vendor, as a scalar subquery (null before any). -#}
+{% macro crm_latest_load(loads_model) -%}
+    (select max(loads.load_id) from {{ ref(loads_model) }} as loads)
+{%- endmacro %}
+
+{#- This run's stamp: when the dbt invocation started. -#}
+{% macro crm_batch_at() -%}
+    '{{ run_started_at.isoformat() }}'::timestamptz
+{%- endmacro %}
+
+{#- The current rows of a staging view for a set of keys: `keys` is a CTE holding the
+    `columns`. Each key is looked up on its own (offset 0 keeps PostgreSQL from
+    flattening the lookup into a join over the whole view), so the view's DISTINCT ON
+    over all versions only ever runs for those keys. -#}
+{% macro crm_lookup(relation, keys, columns) -%}
+    select found.*
+    from (select distinct {{ columns | join(', ') }} from {{ keys }}) as wanted
+    cross join lateral (
+        select staged.*
+        from {{ relation }} as staged
+        where
+            {%- for column in columns %}
+            {{ 'and ' if not loop.first }}staged.{{ column }} = wanted.{{ column }}
+            {%- endfor %}
+        offset 0
+    ) as found
+{%- endmacro %}
