@@ -29,7 +29,7 @@ from tests.transform._crm_fixtures import (
 )
 from tests.transform.test_crm_opportunities import WEBHOOK_TABLE
 
-ROUNDS = 4
+ROUNDS = 10
 # model -> relation; every incremental model of the CRM layer
 INCREMENTAL = {
     "int_contact_records_unioned": "staging.int_contact_records_unioned",
