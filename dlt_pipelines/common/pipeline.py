@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import shutil
 import time
 import uuid
 from collections.abc import Callable
@@ -29,20 +30,19 @@ from dlt.extract.source import DltSource
 from psycopg import sql
 
 from dlt_pipelines.common.errors import SourceError
+from dlt_pipelines.common.resource import SPOOL
 from dlt_pipelines.common.stats import EndpointStats, RunStats
 from lazi.config import mask_secrets, state_dir
 
 log = logging.getLogger("lazi.sources")
 
 DLT_DEFAULTS = {
-    # Arrow batches skip dlt's row-by-row JSON normalizer; these add the bookkeeping columns
-    # (load id for dbt's incremental filter, a deterministic row id) to Arrow rows too.
-    "NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID": "true",
-    "NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_ID": "true",
-    # Intermediate files are read once and deleted: compressing them costs ~25% of a backfill.
-    "DATA_WRITER__DISABLE_COMPRESSION": "true",
     "RUNTIME__LOG_LEVEL": "WARNING",
     "LOAD__WORKERS": "4",
+    # A loaded package's CSV files and staging rows are never read again: without these a
+    # backfill would leave a copy of everything it loaded on disk, twice.
+    "LOAD__DELETE_COMPLETED_JOBS": "true",
+    "LOAD__TRUNCATE_STAGING_DATASET": "true",
 }
 
 
@@ -76,17 +76,6 @@ class SyncResult:
 SourceFactory = Callable[[RunStats, SyncOptions], DltSource]
 
 
-class _ExpectedArrowHints(logging.Filter):
-    """Decimal and json columns travel as Arrow strings on purpose (PostgreSQL parses them on
-    COPY), so dlt's notice that Arrow types differ from the hints is expected, not a problem."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "when merging arrow schema with dlt schema" not in record.getMessage()
-
-
-logging.getLogger("dlt").addFilter(_ExpectedArrowHints())
-
-
 def run_sync(
     vendor: str,
     build_source: SourceFactory,
@@ -116,6 +105,8 @@ def run_sync(
                 progress=dlt.progress.log(log_period=30),
             )
             load_ids = _finish_pending(pipeline)
+            # CSV files a killed run wrote but never handed to dlt
+            shutil.rmtree(Path(pipeline.working_dir) / SPOOL, ignore_errors=True)
             info = pipeline.run(build_source(stats, options), loader_file_format="csv")
             load_ids += list(info.loads_ids)
         except Exception as exc:
