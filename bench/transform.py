@@ -2,6 +2,10 @@
 `dbt build`, an incremental build after about 1 % of records changed, and BI lookups on
 master.customers by phone, by email and by fuzzy name (p95 over many random lookups).
 
+The incremental build is the one a scheduled run after each load makes: `dbt build --exclude
+tag:staging_scan`, every model and test except the tests that read a whole staging view
+(those run with the periodic full build).
+
     python -m bench.transform --scale 1000000
 """
 
@@ -118,7 +122,7 @@ def main() -> None:
             body = httpx.post(f"{base}/_sandbox/advance", params={"hours": 6}, timeout=900).json()
             changed += sum(body["changes"].values())
         run(sync, env)
-        incremental_s = run(dbt, dbt_env)
+        incremental_s = run([*dbt, "--exclude", "tag:staging_scan"], dbt_env)
         print(f"incremental dbt build after {changed} changes: {incremental_s:.1f} s", flush=True)
     finally:
         stand_ins.terminate()

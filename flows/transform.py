@@ -19,7 +19,11 @@ class DbtBuildFailed(RuntimeError):
 
 
 @task
-def dbt_build(select: list[str] | None = None, full_refresh: bool = False) -> dict[str, Any]:
+def dbt_build(
+    select: list[str] | None = None,
+    exclude: list[str] | None = None,
+    full_refresh: bool = False,
+) -> dict[str, Any]:
     from dbt.cli.main import dbtRunner  # imports in ~4 s: only when the task runs
 
     logger = get_run_logger()
@@ -27,6 +31,8 @@ def dbt_build(select: list[str] | None = None, full_refresh: bool = False) -> di
     args = ["build", "--project-dir", str(PROJECT_ROOT), "--profiles-dir", str(PROJECT_ROOT)]
     if select:
         args += ["--select", *select]
+    if exclude:
+        args += ["--exclude", *exclude]
     if full_refresh:
         args.append("--full-refresh")
     result = dbtRunner().invoke(args)

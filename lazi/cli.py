@@ -117,7 +117,15 @@ def db_migrate() -> None:
 
 @app.command("run")
 @clear_errors
-def run() -> None:
+def run(
+    staging_scans: Annotated[
+        bool,
+        typer.Option(
+            help="Run the dbt tests that read whole staging views (slow at scale; a run after "
+            "every load can skip them when a nightly run keeps them)."
+        ),
+    ] = True,
+) -> None:
     """Run the ELT flow once: prepare the warehouse, load, transform, push; print a summary."""
     from lazi import prefect_env
     from lazi.db.warehouse import resolve
@@ -134,7 +142,7 @@ def run() -> None:
     from flows.elt import elt
 
     try:
-        summary = elt()
+        summary = elt(staging_scans=staging_scans)
     except LaziError:
         raise
     except Exception as exc:  # the flow already logged the details; keep the exit clean
