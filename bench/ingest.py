@@ -12,6 +12,7 @@ import io
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -182,6 +183,7 @@ def main() -> None:
         stand_ins.terminate()
         stand_ins.wait(30)
         cluster.destroy()
+        shutil.rmtree(work, ignore_errors=True)
 
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     results.update(

@@ -18,7 +18,7 @@ from typing import Any
 
 from prefect import flow, get_run_logger, task
 
-from flows.transform import dbt_build
+from flows.transform import PER_LOAD_EXCLUDE, dbt_build
 from lazi import ingest
 from lazi.config import PROJECT_ROOT, mask_secrets
 from lazi.db import warehouse
@@ -137,12 +137,13 @@ def stand_ins_where_needed(scale: int) -> Iterator[list[str]]:
 
 
 @flow(name="elt", log_prints=True)
-def elt(sandbox_scale: int = 300, staging_scans: bool = True) -> dict[str, Any]:
+def elt(sandbox_scale: int = 300, full_checks: bool = True) -> dict[str, Any]:
     """Run the whole ELT once. Credentials never travel as flow or task parameters: each step
     reads them from the environment, so nothing secret lands in Prefect's run records.
 
-    `staging_scans=False` leaves out the dbt tests that read whole staging views (tag
-    staging_scan): a schedule after every load runs without them, and a nightly run with them."""
+    `full_checks=False` is the build a schedule runs after every load: it leaves out the dbt
+    tests that read whole staging views (tag staging_scan) and dbt's unit tests (checks of the
+    code, which CI runs); a nightly run keeps them."""
     logger = get_run_logger()
     prepared = prepare_warehouse()
     with stand_ins_where_needed(sandbox_scale) as simulated:
@@ -150,6 +151,6 @@ def elt(sandbox_scale: int = 300, staging_scans: bool = True) -> dict[str, Any]:
             logger.info("no credentials for %s: loading from local stand-ins", ", ".join(simulated))
         futures = [load_vendor.submit(vendor) for vendor in ingest.VENDORS]
         loads = [future.result() for future in futures]
-    built = dbt_build(exclude=None if staging_scans else ["tag:staging_scan"])
+    built = dbt_build(exclude=None if full_checks else PER_LOAD_EXCLUDE)
     summary = report()
     return {**prepared, "loads": loads, "simulated_vendors": simulated, **built, **summary}

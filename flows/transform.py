@@ -13,6 +13,10 @@ from lazi.config import PROJECT_ROOT
 from lazi.db import warehouse
 from lazi.dbt_env import dbt_environment
 
+# What a build after every load leaves to the nightly one: tests that read whole staging views
+# and unit tests (they check the code, not the data).
+PER_LOAD_EXCLUDE = ["tag:staging_scan", "resource_type:unit_test"]
+
 
 class DbtBuildFailed(RuntimeError):
     """A model failed or a test of severity error failed."""

@@ -118,11 +118,11 @@ def db_migrate() -> None:
 @app.command("run")
 @clear_errors
 def run(
-    staging_scans: Annotated[
+    full_checks: Annotated[
         bool,
         typer.Option(
-            help="Run the dbt tests that read whole staging views (slow at scale; a run after "
-            "every load can skip them when a nightly run keeps them)."
+            help="Run every dbt test. --no-full-checks is the build for a run after every "
+            "load: without the tests that read whole staging views and the unit tests."
         ),
     ] = True,
 ) -> None:
@@ -142,7 +142,7 @@ def run(
     from flows.elt import elt
 
     try:
-        summary = elt(staging_scans=staging_scans)
+        summary = elt(full_checks=full_checks)
     except LaziError:
         raise
     except Exception as exc:  # the flow already logged the details; keep the exit clean
@@ -252,7 +252,7 @@ def sync(
                 )
             typer.echo(
                 f"{name}: {result.fetched} fetched, {result.new_versions} new versions "
-                f"in {result.seconds:.1f} s"
+                f"in {result.seconds:.1f} s ({result.steps})"
             )
     finally:
         if running is not None:

@@ -125,15 +125,18 @@
 {%- endmacro %}
 
 {#-
-    Planner settings for a full build of a master model (a pre-hook; nothing in incremental
-    runs). Staging views derive their keys from JSON, so PostgreSQL has no statistics for them
-    and guesses 200 rows for every aggregate over them; joining such a guess to a whole table
-    it may pick a merge join on tenant_id alone or a nested loop, which is quadratic. A full
+    Planner settings for a full build of a model over whole tables (a pre-hook; nothing in
+    incremental runs). Staging views derive their keys from JSON, so PostgreSQL has no
+    statistics for them and guesses 200 rows for every aggregate over them (or 1 after a
+    `having`); joining such a guess to a whole table it may pick a merge join on tenant_id
+    alone or a nested loop, which is quadratic. A full
     build joins whole tables, where hash joins are always the right plan. Incremental runs
-    keep the planner's choice: their lookups need nested loops.
+    keep the planner's choice (their lookups need nested loops) unless `incremental_too`:
+    for a model whose incremental run also joins CTEs of thousands of rows (estimated at
+    one) to whole tables.
 -#}
-{% macro servicetitan_full_build_hints() -%}
-    {%- if not is_incremental() -%}
+{% macro full_build_hints(incremental_too=false) -%}
+    {%- if incremental_too or not is_incremental() -%}
         set local enable_mergejoin = off;
         set local enable_nestloop = off
     {%- endif -%}

@@ -63,6 +63,7 @@ class SyncResult:
     run_id: uuid.UUID
     endpoints: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
+    steps: str = ""  # where the time went: dlt's extract, normalize, load, then our bookkeeping
 
     @property
     def fetched(self) -> int:
@@ -117,11 +118,21 @@ def run_sync(
             if cause is not None:
                 raise cause from exc
             raise SourceError(vendor, "sync", message) from exc
+        loaded = time.time()
         _index_versions(books, stats.all())
         new_versions = _count_new_versions(books, stats.all(), load_ids)
         endpoints = _record(books, run_id, vendor, options, stats.all(), new_versions, "succeeded")
         _log_run(books, run_id, vendor, options, "succeeded", endpoints=endpoints)
-    return SyncResult(vendor, run_id, endpoints, time.time() - began)
+    steps = f"{_step_times(pipeline)}, bookkeeping {time.time() - loaded:.1f} s"
+    return SyncResult(vendor, run_id, endpoints, time.time() - began, steps)
+
+
+def _step_times(pipeline: dlt.Pipeline) -> str:
+    trace = pipeline.last_trace
+    steps = [s for s in trace.steps if s.step != "run"] if trace else []
+    return ", ".join(
+        f"{s.step} {(s.finished_at - s.started_at).total_seconds():.1f} s" for s in steps
+    )
 
 
 def _pipelines_dir(url: str) -> Path:
@@ -215,6 +226,9 @@ def _log_run(
 def _index_versions(books: psycopg.Connection, endpoints: list[EndpointStats]) -> None:
     """dlt creates raw tables without a key; a unique index on (scope, id, content hash) makes
     a duplicated version impossible and serves staging's latest-version lookups."""
+    # The first load of a big table builds these indexes over millions of rows: with the
+    # default 64 MB they sort on disk.
+    books.execute("set maintenance_work_mem = '512MB'")
     for table in sorted({e.table for e in endpoints}):
         scope_column = _scope_column(books, table)
         id_column = _id_column(books, table)

@@ -14,6 +14,7 @@
         materialized='incremental',
         unique_key='activity_id',
         incremental_strategy='delete+insert',
+        pre_hook="{{ full_build_hints() }}",
     )
 }}
 {%- set note_lookback = var('crm_webhook_lookback_minutes', 60) -%}
@@ -259,15 +260,15 @@ matched as (
 
     phone_owners as (
 
-        -- a number held by exactly one contact (the index on matched.phones
-        -- answers each number)
+        -- a number held by exactly one contact: read from the table, not the
+        -- matched CTE, so that its GIN index on phones answers each number
         select
             call_phones.phone,
             owners.contact_id
         from call_phones
         cross join lateral (
             select min(holders.contact_id::text)::uuid as contact_id
-            from matched as holders
+            from {{ ref('int_contact_records_matched') }} as holders
             where holders.phones @> array[call_phones.phone]
             having count(distinct holders.contact_id) = 1
         ) as owners

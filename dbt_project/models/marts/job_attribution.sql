@@ -11,6 +11,7 @@
         materialized='incremental',
         unique_key='job_key',
         incremental_strategy='delete+insert',
+        pre_hook="{{ full_build_hints(incremental_too=true) }}",
     )
 }}
 {%- set window_days = var('marts_attribution_window_days', 7) -%}

@@ -4,7 +4,7 @@
         unique_key='invoice_key',
         incremental_strategy='merge',
         on_schema_change='fail',
-        pre_hook="{{ servicetitan_full_build_hints() }}",
+        pre_hook="{{ full_build_hints() }}",
         indexes=[
             {'columns': ['invoice_key'], 'unique': true},
             {'columns': ['tenant_id', 'invoice_id'], 'unique': true},

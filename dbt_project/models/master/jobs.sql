@@ -4,7 +4,7 @@
         unique_key='job_key',
         incremental_strategy='merge',
         on_schema_change='fail',
-        pre_hook="{{ servicetitan_full_build_hints() }}",
+        pre_hook="{{ full_build_hints() }}",
         indexes=[
             {'columns': ['job_key'], 'unique': true},
             {'columns': ['tenant_id', 'job_id'], 'unique': true},

@@ -4,7 +4,7 @@
         unique_key='location_key',
         incremental_strategy='merge',
         on_schema_change='fail',
-        pre_hook="{{ servicetitan_full_build_hints() }}",
+        pre_hook="{{ full_build_hints() }}",
         indexes=[
             {'columns': ['location_key'], 'unique': true},
             {'columns': ['tenant_id', 'location_id'], 'unique': true},

@@ -1,4 +1,4 @@
-{{ config(pre_hook="{{ servicetitan_full_build_hints() }}") }}
+{{ config(pre_hook="{{ full_build_hints() }}") }}
 
 with
 

@@ -114,22 +114,23 @@ records_all as (
     touched as (
 
         -- the changed records and whoever shares or shared an identifier with
-        -- them
+        -- them; the tables (not the CTEs) so that their GIN indexes answer the
+        -- overlaps: a scan compares every record with thousands of identifiers
         select changed.record_key from changed
         union
-        select records_all.record_key
-        from records_all
-        cross join changed_identifier_arrays
-        where
-            records_all.phones && changed_identifier_arrays.phones
-            or records_all.emails && changed_identifier_arrays.emails
+        select holders.record_key
+        from changed_identifier_arrays as ids
+        inner join {{ ref('int_contact_records_unioned') }} as holders
+            on
+                holders.phones && ids.phones
+                or holders.emails && ids.emails
         union
-        select previous.record_key
-        from previous
-        cross join changed_identifier_arrays
-        where
-            previous.phones && changed_identifier_arrays.phones
-            or previous.emails && changed_identifier_arrays.emails
+        select holders.record_key
+        from changed_identifier_arrays as ids
+        inner join {{ this }} as holders
+            on
+                holders.phones && ids.phones
+                or holders.emails && ids.emails
 
     ),
 
@@ -221,19 +222,22 @@ identifiers as (
 
     identifier_counts as (
 
-        -- how many records hold each identifier, over all records (the index on
-        -- the arrays answers each one)
+        -- how many records hold each identifier, over all records: read from
+        -- the table, not records_all, so that its GIN indexes answer each one
+        -- (a CTE has no index: that was a scan of every record per identifier)
         select
             scoped.identifier_kind,
             scoped.identifier_value,
             case
                 when scoped.identifier_kind = 'phone'
                     then (
-                        select count(*) from records_all as holders
+                        select count(*)
+                        from {{ ref('int_contact_records_unioned') }} as holders
                         where holders.phones @> array[scoped.identifier_value]
                     )
                 else (
-                    select count(*) from records_all as holders
+                    select count(*)
+                    from {{ ref('int_contact_records_unioned') }} as holders
                     where holders.emails @> array[scoped.identifier_value]
                 )
             end as record_count
