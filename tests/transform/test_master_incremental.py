@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from flows.transform import PER_LOAD_EXCLUDE
 from tests.transform.conftest import (
     INCREMENTAL_MODELS,
     MASTER_MODELS,
@@ -126,3 +127,23 @@ def test_incremental_equals_full_refresh(
     run = st_warehouse.run_master()
     for model in INCREMENTAL_MODELS:
         assert run.rows_affected(model) == 0, model
+
+
+def test_per_load_build_skips_staging_scans_and_unit_tests(
+    st_warehouse: StWarehouse, incremental_rounds: dict[str, Any]
+) -> None:
+    """The build a schedule runs after every load (`lazi run --no-full-checks`): models and
+    the tests on master run; the tests that read whole staging views and the unit tests wait
+    for the nightly build."""
+    full = st_warehouse.build()
+    per_load = st_warehouse.build("--exclude", *PER_LOAD_EXCLUDE)
+    kinds = {r["unique_id"].split(".")[0] for r in per_load.results}
+    assert kinds >= {"model", "test"} and "unit_test" not in kinds
+    scanning = {r["unique_id"] for r in full.results if "stg_servicetitan__" in r["unique_id"]}
+    ran = {r["unique_id"] for r in per_load.results}
+    assert scanning and not {t for t in scanning if t.startswith("test.")} & ran
+    assert any(r["unique_id"].startswith("unit_test.") for r in full.results)
+    bad = [
+        (r["unique_id"], r["status"]) for r in per_load.results if r["status"] in {"error", "fail"}
+    ]
+    assert not bad and any(r["status"] == "pass" for r in per_load.results), bad
