@@ -83,8 +83,9 @@ def load_vendor(vendor: str) -> dict[str, Any]:
         if line.strip():
             logger.info("%s | %s", vendor, mask_secrets(line))
     if result.returncode != 0:
-        last = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-        raise RuntimeError(mask_secrets(last[-1] if last else f"lazi sync {vendor} failed"))
+        # The first error line is the cause; the last only says that the sync failed.
+        errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+        raise RuntimeError(mask_secrets(errors[0] if errors else f"lazi sync {vendor} failed"))
     wh = warehouse.resolve()
     with warehouse.connect(wh.url) as conn:
         row = conn.execute(

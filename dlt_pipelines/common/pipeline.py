@@ -26,7 +26,10 @@ from urllib.parse import quote
 import dlt
 import orjson
 import psycopg
+from dlt.common.pipeline import LoadInfo
 from dlt.extract.source import DltSource
+from dlt.pipeline.exceptions import PipelineStepFailed
+from dlt.pipeline.helpers import retry_schema_update
 from psycopg import sql
 
 from dlt_pipelines.common.errors import SourceError
@@ -44,6 +47,9 @@ DLT_DEFAULTS = {
     "LOAD__DELETE_COMPLETED_JOBS": "true",
     "LOAD__TRUNCATE_STAGING_DATASET": "true",
 }
+
+SCHEMA_RACE_RETRIES = 5
+schema_update_failed = retry_schema_update()
 
 
 @dataclass
@@ -108,7 +114,12 @@ def run_sync(
             load_ids = _finish_pending(pipeline)
             # CSV files a killed run wrote but never handed to dlt
             shutil.rmtree(Path(pipeline.working_dir) / SPOOL, ignore_errors=True)
-            info = pipeline.run(build_source(stats, options), loader_file_format="csv")
+            try:
+                info = pipeline.run(build_source(stats, options), loader_file_format="csv")
+            except PipelineStepFailed as exc:
+                if exc.step != "load" or not schema_update_failed(exc):
+                    raise
+                info = _load_after_schema_race(pipeline, exc)
             load_ids += list(info.loads_ids)
         except Exception as exc:
             message = _describe(exc)
@@ -159,6 +170,28 @@ def _finish_pending(pipeline: dlt.Pipeline) -> list[str]:
     pipeline.normalize()
     info = pipeline.load()
     return list(info.loads_ids)
+
+
+def _load_after_schema_race(pipeline: dlt.Pipeline, failure: PipelineStepFailed) -> LoadInfo:
+    """Vendors load into one dataset concurrently, and their first loads race to create dlt's
+    shared tables (`_dlt_loads`, ...): PostgreSQL lets only one `create table if not exists` win.
+    The extracted package is still pending, and dlt re-reads the destination before it updates
+    the schema, so loading it again is safe and applies only what is missing."""
+    for attempt in range(1, SCHEMA_RACE_RETRIES + 1):
+        log.warning(
+            "%s: schema update raced another pipeline; loading again (%d/%d)",
+            pipeline.pipeline_name,
+            attempt,
+            SCHEMA_RACE_RETRIES,
+        )
+        time.sleep(0.2 * attempt)
+        try:
+            return pipeline.load()
+        except PipelineStepFailed as exc:
+            if not schema_update_failed(exc):
+                raise
+            failure = exc
+    raise failure
 
 
 def _lock(books: psycopg.Connection, vendor: str) -> None:

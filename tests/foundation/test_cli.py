@@ -110,7 +110,8 @@ def test_run_executes_the_elt_flow_and_logs_it(pg_cluster: LocalCluster, tmp_pat
     url = create_database(pg_cluster, "run")
     env = {"DATABASE_URL": url, "LAZI_STATE_DIR": str(tmp_path / "state")}
     result = run_lazi("run", env=env, timeout=900)
-    assert result.returncode == 0, result.stderr[-2000:]
+    errors = [line for line in result.stderr.splitlines() if "error" in line.lower()]
+    assert result.returncode == 0, "\n".join(errors[:20]) or result.stderr[-2000:]
     migrations = len(list((PROJECT_ROOT / "migrations").glob("*.sql")))
     assert f"{migrations} applied now" in result.stdout
     assert "stand-ins        servicetitan, gohighlevel, callrail" in result.stdout
