@@ -10,7 +10,6 @@ Crash safety rests on three things:
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import shutil
@@ -108,7 +107,7 @@ def run_sync(
                     credentials=_loader_url(warehouse_url, loader_role)
                 ),
                 dataset_name="raw",
-                pipelines_dir=str(_pipelines_dir(warehouse_url)),
+                pipelines_dir=str(_pipelines_dir(books)),
                 progress=dlt.progress.log(log_period=30),
             )
             load_ids = _finish_pending(pipeline)
@@ -146,12 +145,12 @@ def _step_times(pipeline: dlt.Pipeline) -> str:
     )
 
 
-def _pipelines_dir(url: str) -> Path:
-    """dlt's working folder, one per warehouse: local state left by a run against another
-    database must never stand in for this one's cursors."""
-    info = psycopg.conninfo.conninfo_to_dict(url)
-    where = f"{info.get('host')}:{info.get('port')}/{info.get('dbname')}"
-    return state_dir() / "dlt" / hashlib.sha256(where.encode()).hexdigest()[:16]
+def _pipelines_dir(books: psycopg.Connection) -> Path:
+    """dlt's working folder, one per warehouse database (sync.warehouse_identity): local state
+    left by a run against another database, even one since dropped and made again under the same
+    name, must never stand in for this one's cursors."""
+    identity = books.execute("select id from sync.warehouse_identity").fetchone()[0]
+    return state_dir() / "dlt" / str(identity)
 
 
 def _loader_url(url: str, role: str | None) -> str:

@@ -12,9 +12,12 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+from psycopg import sql
 
 from dlt_pipelines.callrail.settings import CALLS, COMPANIES, TRACKERS
 from dlt_pipelines.common.errors import SourceError
+from lazi.db.cluster import LocalCluster
+from lazi.db.migrate import migrate
 from lazi.ingest import run_vendor
 from lazi.sandbox.server import Sandbox
 from tests.ingest.conftest import drift_report, duplicate_versions, latest_versions
@@ -101,6 +104,22 @@ def test_first_incremental_and_idempotent_runs(
             "select scope, cursor_value from raw.sync_state where table_name = 'callrail_calls'"
         ).fetchall()
     assert {scope for scope, cursor in cursors if cursor} == set(sandbox.world.callrail_accounts)
+
+
+def test_a_database_made_again_under_the_same_name_gets_a_full_backfill(
+    sandbox: Sandbox, warehouse: str, callrail: str, pg_cluster: LocalCluster
+) -> None:
+    """dlt's local cursors belong to the database they were loaded into, not to its name."""
+    run_vendor("callrail", warehouse)
+    sandbox.world.advance(24)  # so that a run starting from the old cursors would fetch a subset
+    name = psycopg.conninfo.conninfo_to_dict(warehouse)["dbname"]
+    with psycopg.connect(pg_cluster.url("postgres"), autocommit=True) as conn:
+        conn.execute(sql.SQL("drop database {} with (force)").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    migrate(warehouse)
+    again = run_vendor("callrail", warehouse)
+    counts = assert_mirrors(sandbox, warehouse)
+    assert again.new_versions == again.fetched >= sum(counts.values())
 
 
 def test_deleted_calls_companies_and_trackers_are_tombstoned(
