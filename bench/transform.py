@@ -78,6 +78,13 @@ def lookups(url: str, samples: int = 300) -> dict[str, float]:
     return p95
 
 
+def slowest_nodes(count: int = 12) -> dict[str, float]:
+    """Where the last dbt invocation spent its time: the slowest models and tests."""
+    results = json.loads((PROJECT_ROOT / "dbt_project" / "target" / "run_results.json").read_text())
+    timed = sorted(results["results"], key=lambda r: r["execution_time"], reverse=True)[:count]
+    return {r["unique_id"].split(".", 1)[1]: round(r["execution_time"], 1) for r in timed}
+
+
 def _typo(name: str) -> str:
     """A realistic search: the name with one letter dropped."""
     if len(name) < 4:
@@ -89,6 +96,11 @@ def _typo(name: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scale", type=int, default=1_000_000)
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="leave the warehouse running afterwards (its URL is printed) to study the plans",
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="lazi-bench-dbt-"))
     cluster = start_cluster(work / "pg", bin_dir=None)
@@ -131,11 +143,20 @@ def main() -> None:
         run(sync, env)
         incremental_s = run([*dbt, "--exclude", *PER_LOAD_EXCLUDE], dbt_env)
         print(f"incremental dbt build after {changed} changes: {incremental_s:.1f} s", flush=True)
+        slowest = slowest_nodes()
+        print(f"  slowest nodes (s): {slowest}", flush=True)
     finally:
         stand_ins.terminate()
         stand_ins.wait(30)
-        cluster.destroy()
-        shutil.rmtree(work, ignore_errors=True)
+        if args.keep:
+            print(
+                f"kept: the warehouse is {url}; stop it with `{cluster.bin_dir}/pg_ctl stop -D "
+                f"{work / 'pg' / 'pgdata'}` and remove {work}",
+                flush=True,
+            )
+        else:
+            cluster.destroy()
+            shutil.rmtree(work, ignore_errors=True)
 
     results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     results.update(
@@ -146,6 +167,7 @@ def main() -> None:
             "dbt_incremental_build_s": round(incremental_s, 1),
             "dbt_incremental_to_full_ratio": round(incremental_s / full_s, 3),
             "dbt_incremental_changed_records": changed,
+            "dbt_incremental_slowest_nodes_s": slowest,
             "bi_lookup_p95_ms": p95,
         }
     )
