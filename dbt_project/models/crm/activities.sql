@@ -35,12 +35,6 @@ matched as (
 
 {% if is_incremental() %}
 
-    previous as (
-
-        select * from {{ this }}
-
-    ),
-
     redone as (
 
         -- the records the matching redid since this model last ran
@@ -74,19 +68,29 @@ matched as (
 
     affected_previous as (
 
-        -- what is on a redone contact, from a redone number, or on nobody yet
-        select previous.*
-        from previous
+        -- what is on a redone contact, from a redone number, or on nobody yet;
+        -- {{ this }} is read through its indexes, never copied whole into a CTE
+        select
+            previous.activity_type,
+            previous.source_scope,
+            previous.source_id
+        from {{ this }} as previous
         inner join affected_contacts
             on previous.contact_id = affected_contacts.contact_id
         union
-        select previous.*
-        from previous
+        select
+            previous.activity_type,
+            previous.source_scope,
+            previous.source_id
+        from {{ this }} as previous
         inner join affected_phones
             on previous.phone = affected_phones.phone
         union
-        select previous.*
-        from previous
+        select
+            previous.activity_type,
+            previous.source_scope,
+            previous.source_id
+        from {{ this }} as previous
         where previous.contact_id is null and previous.activity_type <> 'call'
 
     ),
@@ -180,12 +184,12 @@ matched as (
 
     changed_appointments as (
 
-        -- not in stg_servicetitan__record_versions: read through the staging
-        -- view
-        select
+        -- not in stg_servicetitan__record_versions: raw's versions in the
+        -- window, found through its load id index
+        select distinct
             changed.tenant_id,
-            changed.appointment_id
-        from {{ ref('stg_servicetitan__appointments') }} as changed
+            changed.st_id as appointment_id
+        from {{ source('servicetitan', 'st_appointments') }} as changed
         where
             changed._dlt_load_id > {{ servicetitan_watermark() }}
             and changed._dlt_load_id
@@ -211,7 +215,7 @@ matched as (
             previous.source_scope::bigint as tenant_id,
             previous.source_id::bigint as appointment_id
         from job_keys
-        inner join previous
+        inner join {{ this }} as previous
             on
                 previous.entity_type = 'job'
                 and previous.entity_id

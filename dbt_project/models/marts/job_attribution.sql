@@ -19,6 +19,9 @@
 -- change capture (used only by incremental runs):
 -- depends_on: {{ ref('stg_servicetitan__loads') }}
 
+-- int_contact_records_matched and activities are read where they are used:
+-- as import CTEs, referenced twice or more, PostgreSQL would copy them whole
+-- (millions of rows) on every incremental run.
 with
 
 jobs_all as (
@@ -36,18 +39,6 @@ invoices as (
 campaigns as (
 
     select * from {{ ref('campaigns') }}
-
-),
-
-matched as (
-
-    select * from {{ ref('int_contact_records_matched') }}
-
-),
-
-activities as (
-
-    select * from {{ ref('activities') }}
 
 ),
 
@@ -181,16 +172,16 @@ mapping as (
 
     redone_records as (
 
-        select matched.*
-        from matched
-        where matched.batch_at > {{ crm_watermark('batch_at', 'timestamptz') }}
+        select links.*
+        from {{ ref('int_contact_records_matched') }} as links
+        where links.batch_at > {{ crm_watermark('batch_at', 'timestamptz') }}
 
     ),
 
     redone_calls as (
 
         select activities.contact_id
-        from activities
+        from {{ ref('activities') }} as activities
         where
             activities.batch_at > {{ crm_watermark('batch_at', 'timestamptz') }}
             and activities.activity_type = 'call'
@@ -208,14 +199,14 @@ mapping as (
         where redone_records.source_system = 'servicetitan'
         union
         select
-            matched.source_scope::bigint as tenant_id,
-            matched.source_id::bigint as customer_id
+            links.source_scope::bigint as tenant_id,
+            links.source_id::bigint as customer_id
         from
             (select distinct redone_calls.contact_id from redone_calls
             ) as callers
-        inner join matched
-            on callers.contact_id = matched.contact_id
-        where matched.source_system = 'servicetitan'
+        inner join {{ ref('int_contact_records_matched') }} as links
+            on callers.contact_id = links.contact_id
+        where links.source_system = 'servicetitan'
 
     ),
 
@@ -281,7 +272,7 @@ job_contacts as (
         jobs.*,
         links.contact_id
     from jobs
-    left join matched as links
+    left join {{ ref('int_contact_records_matched') }} as links
         on
             links.source_system = 'servicetitan'
             and jobs.tenant_id::text = links.source_scope
@@ -297,7 +288,7 @@ contact_calls as (
         activities.source_scope as account_id,
         activities.source_id as call_id,
         activities.occurred_at as started_at
-    from activities
+    from {{ ref('activities') }} as activities
     inner join account_tenants
         on activities.source_scope = account_tenants.account_id
     where

@@ -40,11 +40,8 @@ records_all as (
 
 {% if is_incremental() %}
 
-    previous as (
-
-        select * from {{ this }}
-
-    ),
+    -- Below, both tables are read through their indexes by key: as CTEs they
+    -- would be copied whole on every run.
 
     changed as (
 
@@ -52,7 +49,7 @@ records_all as (
             records_all.record_key,
             records_all.phones,
             records_all.emails
-        from records_all
+        from {{ ref('int_contact_records_unioned') }} as records_all
         where
             records_all.batch_at
             > {{ crm_watermark('batch_at', 'timestamptz') }}
@@ -78,7 +75,7 @@ records_all as (
             'phone' as identifier_kind,
             previous_phone.value as identifier_value
         from changed
-        inner join previous
+        inner join {{ this }} as previous
             on changed.record_key = previous.record_key
         cross join lateral unnest(previous.phones) as previous_phone (value)
         union
@@ -86,7 +83,7 @@ records_all as (
             'email' as identifier_kind,
             previous_email.value as identifier_value
         from changed
-        inner join previous
+        inner join {{ this }} as previous
             on changed.record_key = previous.record_key
         cross join lateral unnest(previous.emails) as previous_email (value)
 
@@ -140,14 +137,14 @@ records_all as (
             records_all.zip,
             records_all.house_number
         from touched
-        inner join records_all
+        inner join {{ ref('int_contact_records_unioned') }} as records_all
             on touched.record_key = records_all.record_key
         union
         select
             previous.zip,
             previous.house_number
         from touched
-        inner join previous
+        inner join {{ this }} as previous
             on touched.record_key = previous.record_key
 
     ),
@@ -156,12 +153,12 @@ records_all as (
 
         select previous.person_key
         from touched
-        inner join previous
+        inner join {{ this }} as previous
             on touched.record_key = previous.record_key
         union
         select previous.person_key
         from touched_blocks
-        inner join previous
+        inner join {{ this }} as previous
             on
                 touched_blocks.zip = previous.zip
                 and touched_blocks.house_number = previous.house_number
@@ -172,7 +169,7 @@ records_all as (
 
         select previous.record_key
         from affected_people
-        inner join previous
+        inner join {{ this }} as previous
             on affected_people.person_key = previous.person_key
         union
         select touched.record_key from touched
@@ -527,7 +524,7 @@ final as (
         {{ crm_batch_at() }} as batch_at
     from anchored
     {% if is_incremental() %}
-        left join previous
+        left join {{ this }} as previous
             on anchored.record_key = previous.record_key
     {% endif %}
 

@@ -26,12 +26,6 @@ with
 
 {% if is_incremental() %}
 
-    previous as (
-
-        select * from {{ this }}
-
-    ),
-
     changed_st as (
 
         {{ servicetitan_changed_records(
@@ -48,14 +42,14 @@ with
 
     changed_location_contacts as (
 
-        -- not in stg_servicetitan__record_versions: read through the staging
-        -- view
-        select
+        -- not in stg_servicetitan__record_versions: raw's versions in the
+        -- window, found through its load id index
+        select distinct
             location_contacts.tenant_id,
-            location_contacts.location_contact_id,
+            location_contacts.st_id as location_contact_id,
             location_contacts.location_id
         from
-            {{ ref('stg_servicetitan__location_contacts') }}
+            {{ source('servicetitan', 'st_location_contacts') }}
                 as location_contacts
         where
             location_contacts._dlt_load_id > {{ servicetitan_watermark() }}
@@ -92,15 +86,23 @@ with
 
         union
 
+        -- one GIN lookup per changed location contact (offset 0 keeps the
+        -- planner from turning it into a join that tests every pair)
         select
-            previous.st_tenant_id as tenant_id,
-            previous.st_customer_id as customer_id
-        from previous
-        inner join changed_location_contacts
-            on
-                previous.st_tenant_id = changed_location_contacts.tenant_id
-                and previous.st_location_contact_ids
+            holders.tenant_id,
+            holders.customer_id
+        from changed_location_contacts
+        cross join lateral (
+            select
+                previous.st_tenant_id as tenant_id,
+                previous.st_customer_id as customer_id
+            from {{ this }} as previous
+            where
+                previous.st_location_contact_ids
                 @> array[changed_location_contacts.location_contact_id]
+                and previous.st_tenant_id = changed_location_contacts.tenant_id
+            offset 0  -- noqa: AM09
+        ) as holders
 
     ),
 
@@ -108,7 +110,7 @@ with
 
         select previous.*
         from candidate_customers
-        inner join previous
+        inner join {{ this }} as previous
             on
                 candidate_customers.tenant_id = previous.st_tenant_id
                 and candidate_customers.customer_id = previous.st_customer_id
