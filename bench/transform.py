@@ -64,6 +64,8 @@ def lookups(url: str, samples: int = 300) -> dict[str, float]:
             (samples,),
         ).fetchall()
         conn.execute("set role bi_reader")
+        # the similarity the CRM's name matching uses, as the README's fuzzy lookup sets it
+        conn.execute("set pg_trgm.similarity_threshold = 0.5")
         p95 = {}
         for kind, query in LOOKUPS.items():
             timings = []
@@ -150,7 +152,7 @@ def main() -> None:
         stand_ins.wait(30)
         if args.keep:
             print(
-                f"kept: the warehouse is {url}; stop it with `{cluster.bin_dir}/pg_ctl stop -D "
+                f"kept: the warehouse is {url}; stop it with `{cluster.bin_dir()}/pg_ctl stop -D "
                 f"{work / 'pg' / 'pgdata'}` and remove {work}",
                 flush=True,
             )
