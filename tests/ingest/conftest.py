@@ -3,6 +3,8 @@ warehouse, and readers of what raw holds."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,6 +13,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from lazi.config import PROJECT_ROOT
 from lazi.db.cluster import LocalCluster
 from lazi.db.migrate import migrate
 from lazi.ingest import source_env
@@ -40,6 +43,18 @@ def configured(sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("LAZI_STATE_DIR", str(tmp_path / "state"))
     return env
+
+
+def sync_process(vendor: str, env: dict[str, str], *, merge_output: bool) -> subprocess.Popen[str]:
+    """`lazi sync <vendor>` as its own process (what schedules and the crash tests kill)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "lazi.cli", "sync", vendor],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT if merge_output else subprocess.PIPE,
+        text=True,
+    )
 
 
 def latest_versions(

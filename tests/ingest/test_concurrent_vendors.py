@@ -8,24 +8,25 @@ load its package again, not fail the run.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 
 import psycopg
 
-from lazi.config import PROJECT_ROOT
 from lazi.sandbox.server import Sandbox
+from tests.ingest.conftest import sync_process
 from tests.ingest.test_callrail_source import assert_mirrors
 
 
 def waiting_on_a_lock(url: str) -> bool:
+    """dlt creates its tables in one batch, in an order that varies from run to run, and
+    pg_stat_activity shows only the batch's first kilobyte: any `create table` waiting for a
+    lock is the sync's."""
     with psycopg.connect(url) as conn:
         return conn.execute(
             """
             select count(*) > 0 from pg_stat_activity
             where datname = current_database() and wait_event_type = 'Lock'
-              and query ilike '%%_dlt_loads%%'
+              and query ilike '%%create table%%'
             """
         ).fetchone()[0]
 
@@ -45,14 +46,7 @@ def test_a_first_load_that_loses_the_race_for_dlts_tables_loads_again(
         """
     )
     env = {**os.environ, "DATABASE_URL": warehouse}
-    sync = subprocess.Popen(
-        [sys.executable, "-m", "lazi.cli", "sync", "callrail"],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    sync = sync_process("callrail", env, merge_output=False)
     try:
         deadline = time.monotonic() + 120
         while not waiting_on_a_lock(warehouse):

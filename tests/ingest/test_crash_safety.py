@@ -18,6 +18,7 @@ import pytest
 
 from lazi.config import PROJECT_ROOT
 from lazi.sandbox.server import Sandbox
+from tests.ingest.conftest import sync_process
 from tests.ingest.test_servicetitan_source import assert_raw_matches_world
 
 PHASES = ("Extract", "Normalize", "Load")
@@ -25,14 +26,7 @@ TRIALS = 21
 
 
 def start_sync(env: dict[str, str]) -> tuple[subprocess.Popen[str], list[str]]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "lazi.cli", "sync", "servicetitan"],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    proc = sync_process("servicetitan", env, merge_output=True)
     lines: list[str] = []
 
     def read() -> None:
