@@ -48,6 +48,7 @@ DLT_DEFAULTS = {
 }
 
 SCHEMA_RACE_RETRIES = 5
+LOCK_WAIT_S = 30  # how long a sync waits for another sync of its vendor to end
 schema_update_failed = retry_schema_update()
 
 
@@ -196,11 +197,16 @@ def _load_after_schema_race(pipeline: dlt.Pipeline, failure: PipelineStepFailed)
 def _lock(books: psycopg.Connection, vendor: str) -> None:
     # Session advisory lock: released by PostgreSQL when this process dies, so a crash never
     # leaves a stale lock, while two syncs of one vendor never share dlt's working folder.
-    got = books.execute(
-        "select pg_try_advisory_lock(hashtext(%s))", (f"lazi:ingest:{vendor}",)
-    ).fetchone()[0]
-    if not got:
-        raise SourceError(vendor, "sync", "another sync of this vendor is running; try later")
+    # It waits a little: a sync killed a moment ago holds it until PostgreSQL notices.
+    books.execute(sql.SQL("set lock_timeout = {}").format(sql.Literal(f"{LOCK_WAIT_S}s")))
+    try:
+        books.execute("select pg_advisory_lock(hashtext(%s))", (f"lazi:ingest:{vendor}",))
+    except psycopg.errors.LockNotAvailable:
+        raise SourceError(
+            vendor, "sync", "another sync of this vendor is running; try later"
+        ) from None
+    finally:
+        books.execute("reset lock_timeout")
 
 
 def _close_interrupted(books: psycopg.Connection, vendor: str) -> None:

@@ -1,4 +1,5 @@
-"""Vendors load into the one `raw` dataset at the same time (the elt flow runs them concurrently).
+"""Syncs running at the same time: vendors load into the one `raw` dataset concurrently (the elt
+flow runs them so), and two syncs of one vendor never run together.
 
 Their first loads race to create dlt's shared tables there. PostgreSQL lets one
 `create table` win and fails the other with a unique violation on `pg_type`; the loser must
@@ -8,10 +9,15 @@ load its package again, not fail the run.
 from __future__ import annotations
 
 import os
+import threading
 import time
 
 import psycopg
+import pytest
 
+from dlt_pipelines.common import pipeline
+from dlt_pipelines.common.errors import SourceError
+from lazi.ingest import run_vendor
 from lazi.sandbox.server import Sandbox
 from tests.ingest.conftest import sync_process
 from tests.ingest.test_callrail_source import assert_mirrors
@@ -68,3 +74,28 @@ def test_a_first_load_that_loses_the_race_for_dlts_tables_loads_again(
             "select status from sync.inbound_log where vendor = 'callrail' and endpoint = '(run)'"
         ).fetchall()
     assert status == [("succeeded",)]
+
+
+def test_a_sync_waits_for_the_running_sync_of_its_vendor(
+    sandbox: Sandbox, warehouse: str, configured: dict[str, str]
+) -> None:
+    # A sync killed a moment ago holds its lock until PostgreSQL notices the closed connection.
+    holder = psycopg.connect(warehouse, autocommit=True)
+    holder.execute("select pg_advisory_lock(hashtext('lazi:ingest:callrail'))")
+    threading.Timer(1.0, holder.close).start()
+    result = run_vendor("callrail", warehouse)
+    assert result.fetched > 0
+    assert_mirrors(sandbox, warehouse)
+
+
+def test_a_sync_gives_up_while_another_of_its_vendor_keeps_running(
+    warehouse: str, configured: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pipeline, "LOCK_WAIT_S", 1)
+    with psycopg.connect(warehouse, autocommit=True) as holder:
+        holder.execute("select pg_advisory_lock(hashtext('lazi:ingest:callrail'))")
+        with pytest.raises(SourceError, match="another sync of this vendor is running"):
+            run_vendor("callrail", warehouse)
+    with psycopg.connect(warehouse) as conn:
+        runs = conn.execute("select count(*) from sync.inbound_log").fetchone()[0]
+    assert runs == 0, "a sync that never got its lock leaves nothing behind"
