@@ -272,23 +272,71 @@ def _index_versions(books: psycopg.Connection, endpoints: list[EndpointStats]) -
         id_column = _id_column(books, table)
         if scope_column is None or id_column is None:
             continue
-        books.execute(
-            sql.SQL(
-                "create unique index if not exists {index} on raw.{table} "
-                "({scope}, {id}, content_hash)"
-            ).format(
-                index=sql.Identifier(f"{table}_version_key"),
-                table=sql.Identifier(table),
-                scope=sql.Identifier(scope_column),
-                id=sql.Identifier(id_column),
-            )
-        )
+        names = {
+            "table": sql.Identifier(table),
+            "scope": sql.Identifier(scope_column),
+            "id": sql.Identifier(id_column),
+        }
+        _version_key(books, table, names)
+        _skip_known_versions(books, table, names)
         # Rows of one load: how this run counts its new versions, and dbt's incremental filter.
         books.execute(
             sql.SQL("create index if not exists {index} on raw.{table} (_dlt_load_id)").format(
-                index=sql.Identifier(f"{table}_load_id"), table=sql.Identifier(table)
+                index=sql.Identifier(f"{table}_load_id"), **names
             )
         )
+
+
+def _version_key(books: psycopg.Connection, table: str, names: dict[str, sql.Identifier]) -> None:
+    create = sql.SQL(
+        "create unique index if not exists {index} on raw.{table} ({scope}, {id}, content_hash)"
+    ).format(index=sql.Identifier(f"{table}_version_key"), **names)
+    try:
+        books.execute(create)
+    except psycopg.errors.UniqueViolation:
+        # A load job dlt replayed after a kill (its COPY had committed, its completion was not
+        # yet recorded) copied some rows twice before this index existed: the copies are the
+        # same version from the same load, so one of each is kept.
+        log.warning("raw.%s: removing rows a replayed load job copied twice", table)
+        books.execute(
+            sql.SQL(
+                "delete from raw.{table} as a using raw.{table} as b where a.{scope} = b.{scope} "
+                "and a.{id} = b.{id} and a.content_hash = b.content_hash and a.ctid > b.ctid"
+            ).format(**names)
+        )
+        books.execute(create)
+
+
+def _skip_known_versions(
+    books: psycopg.Connection, table: str, names: dict[str, sql.Identifier]
+) -> None:
+    """Once raw has its key, a load job replayed after a kill would put a version twice into
+    dlt's staging table, and dlt's merge would insert both and fail on the key, every run. A
+    trigger skips a version raw already holds, including one inserted earlier by the same
+    merge (row triggers see the rows their statement inserted before)."""
+    trigger = f"{table}_skip_known_versions"
+    exists = books.execute(
+        "select 1 from pg_trigger where tgname = %s and tgrelid = %s::regclass",
+        (trigger, f"raw.{table}"),
+    ).fetchone()
+    if exists:
+        return
+    body = sql.SQL(
+        "begin if exists (select 1 from raw.{table} as t where t.{scope} = new.{scope} "
+        "and t.{id} = new.{id} and t.content_hash = new.content_hash) then return null; "
+        "end if; return new; end"
+    ).format(**names)
+    books.execute(
+        sql.SQL(
+            "create or replace function raw.{function}() returns trigger language plpgsql as {body}"
+        ).format(function=sql.Identifier(trigger), body=sql.Literal(body.as_string(books)))
+    )
+    books.execute(
+        sql.SQL(
+            "create or replace trigger {trigger} before insert on raw.{table} "
+            "for each row execute function raw.{function}()"
+        ).format(trigger=sql.Identifier(trigger), function=sql.Identifier(trigger), **names)
+    )
 
 
 def _id_column(books: psycopg.Connection, table: str) -> str | None:

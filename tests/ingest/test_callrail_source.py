@@ -122,6 +122,46 @@ def test_a_database_made_again_under_the_same_name_gets_a_full_backfill(
     assert again.new_versions == again.fetched >= sum(counts.values())
 
 
+def test_a_load_job_replayed_after_a_kill_adds_no_version(
+    sandbox: Sandbox, warehouse: str, callrail: str
+) -> None:
+    """A kill between a COPY's commit and dlt recording it makes dlt copy that file again, so
+    dlt's merge sees the same versions twice in one statement."""
+    run_vendor("callrail", warehouse)
+    before = versions(warehouse)
+    with psycopg.connect(warehouse, autocommit=True) as conn:
+        conn.execute("set role lazi_loader")
+        conn.execute("create temp table replay as select * from raw.callrail_calls limit 10")
+        conn.execute(
+            "delete from raw.callrail_calls as r using replay as p where r.account_id = "
+            "p.account_id and r.callrail_id = p.callrail_id and r.content_hash = p.content_hash"
+        )
+        twice = conn.execute(
+            "insert into raw.callrail_calls select * from replay union all select * from replay"
+        )
+        assert twice.rowcount == 10
+    assert versions(warehouse) == before
+    assert duplicate_versions(warehouse, CALLS.name, CALLS.primary_key) == 0
+
+
+def test_rows_copied_twice_before_raw_had_its_key_are_removed(
+    sandbox: Sandbox, warehouse: str, callrail: str
+) -> None:
+    """The same kill during a table's first load, before raw has its unique key."""
+    run_vendor("callrail", warehouse)
+    with psycopg.connect(warehouse, autocommit=True) as conn:
+        conn.execute("drop trigger callrail_calls_skip_known_versions on raw.callrail_calls")
+        conn.execute("drop index raw.callrail_calls_version_key")
+        conn.execute("insert into raw.callrail_calls select * from raw.callrail_calls limit 7")
+    assert duplicate_versions(warehouse, CALLS.name, CALLS.primary_key) == 7
+    run_vendor("callrail", warehouse)
+    assert duplicate_versions(warehouse, CALLS.name, CALLS.primary_key) == 0
+    assert_mirrors(sandbox, warehouse)
+    with psycopg.connect(warehouse) as conn:
+        key = conn.execute("select to_regclass('raw.callrail_calls_version_key')").fetchone()[0]
+    assert key is not None
+
+
 def test_deleted_calls_companies_and_trackers_are_tombstoned(
     sandbox: Sandbox, warehouse: str, callrail: str
 ) -> None:
