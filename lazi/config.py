@@ -26,6 +26,22 @@ def state_dir() -> Path:
     return Path(os.environ.get("LAZI_STATE_DIR", PROJECT_ROOT / ".lazi")).resolve()
 
 
+def package_bytes(default: int) -> int:
+    """How many bytes of rows a sync puts in one dlt package (LAZI_PACKAGE_MB)."""
+    text = os.environ.get("LAZI_PACKAGE_MB")
+    if text is None:
+        return default
+    try:
+        megabytes = float(text)
+    except ValueError:
+        megabytes = 0.0
+    if not 0 < megabytes <= 4096:
+        from lazi.errors import LaziError
+
+        raise LaziError(f"LAZI_PACKAGE_MB={text!r} is not a size; use megabytes, e.g. 128.")
+    return int(megabytes * (1 << 20))
+
+
 @dataclass(frozen=True)
 class LocalClusterSettings:
     data_dir: Path

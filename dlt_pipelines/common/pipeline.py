@@ -35,9 +35,10 @@ from dlt.pipeline.helpers import retry_schema_update
 from psycopg import sql
 
 from dlt_pipelines.common.errors import SourceError
+from dlt_pipelines.common.feed import PACKAGE_BYTES, Feeds
 from dlt_pipelines.common.resource import SPOOL
 from dlt_pipelines.common.stats import EndpointStats, RunStats
-from lazi.config import mask_secrets, state_dir
+from lazi.config import mask_secrets, package_bytes, state_dir
 
 log = logging.getLogger("lazi.sources")
 
@@ -96,13 +97,14 @@ def run_sync(
 ) -> SyncResult:
     for key, value in DLT_DEFAULTS.items():
         os.environ.setdefault(key, value)
+    package_size = package_bytes(PACKAGE_BYTES)  # a bad setting fails before anything starts
     began = time.time()
     run_id = uuid.uuid4()
     with psycopg.connect(warehouse_url, autocommit=True) as books:
         _lock(books, vendor)
         _close_interrupted(books, vendor)
         _log_run(books, run_id, vendor, options, "running")
-        stats = RunStats()
+        stats = RunStats(package_size)
         options.warehouse_url = warehouse_url
         try:
             pipeline = dlt.pipeline(
@@ -119,14 +121,17 @@ def run_sync(
             shutil.rmtree(Path(pipeline.working_dir) / SPOOL, ignore_errors=True)
             source = build_source(stats, options)
             _append_until_keyed(books, source)
-            try:
-                with _collect_rarely():
-                    info = pipeline.run(source, loader_file_format="csv")
-            except PipelineStepFailed as exc:
-                if exc.step != "load" or not schema_update_failed(exc):
-                    raise
-                info = _load_after_schema_race(pipeline, exc)
-            load_ids += list(info.loads_ids)
+            steps = dict.fromkeys(("extract", "normalize", "load"), 0.0)
+            with _collect_rarely():
+                try:
+                    # One package after another until every feed is drained: each holds
+                    # about PACKAGE_BYTES of rows and its own cursors (feed.py).
+                    while True:
+                        load_ids += _load_package(pipeline, source, stats.feeds, steps)
+                        if stats.feeds.all_finished():
+                            break
+                finally:
+                    stats.feeds.close()
         except Exception as exc:
             message = _describe(exc)
             _record(books, run_id, vendor, options, stats.all(), {}, "failed", message)
@@ -140,8 +145,34 @@ def run_sync(
         new_versions = _count_new_versions(books, stats.all(), load_ids)
         endpoints = _record(books, run_id, vendor, options, stats.all(), new_versions, "succeeded")
         _log_run(books, run_id, vendor, options, "succeeded", endpoints=endpoints)
-    steps = f"{_step_times(pipeline)}, bookkeeping {time.time() - loaded:.1f} s"
-    return SyncResult(vendor, run_id, endpoints, time.time() - began, steps)
+    steps["bookkeeping"] = time.time() - loaded
+    described = ", ".join(f"{step} {seconds:.1f} s" for step, seconds in steps.items())
+    return SyncResult(vendor, run_id, endpoints, time.time() - began, described)
+
+
+def _load_package(
+    pipeline: dlt.Pipeline, source: DltSource, feeds: Feeds, steps: dict[str, float]
+) -> list[str]:
+    """One package: dlt takes what the feeds have ready, normalizes and loads it. The feeds
+    pause while dlt's own Python runs and make the next package's rows while PostgreSQL copies
+    this one's (feed.py)."""
+    feeds.new_package()
+    began = time.perf_counter()
+    with feeds.paused():
+        pipeline.extract(source, loader_file_format="csv")
+        extracted = time.perf_counter()
+        pipeline.normalize()
+    normalized = time.perf_counter()
+    try:
+        info = pipeline.load()
+    except PipelineStepFailed as exc:
+        if not schema_update_failed(exc):
+            raise
+        info = _load_after_schema_race(pipeline, exc)
+    steps["extract"] += extracted - began
+    steps["normalize"] += normalized - extracted
+    steps["load"] += time.perf_counter() - normalized
+    return list(info.loads_ids)
 
 
 def _append_until_keyed(books: psycopg.Connection, source: DltSource) -> None:
@@ -177,14 +208,6 @@ def _collect_rarely() -> Iterator[None]:
     finally:
         gc.set_threshold(*threshold)
         gc.unfreeze()
-
-
-def _step_times(pipeline: dlt.Pipeline) -> str:
-    trace = pipeline.last_trace
-    steps = [s for s in trace.steps if s.step != "run"] if trace else []
-    return ", ".join(
-        f"{s.step} {(s.finished_at - s.started_at).total_seconds():.1f} s" for s in steps
-    )
 
 
 def _pipelines_dir(books: psycopg.Connection) -> Path:

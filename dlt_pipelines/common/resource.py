@@ -4,14 +4,14 @@ Each page becomes a CSV file that dlt imports into the load package as is. dlt w
 write Arrow batches to parquet while extracting and rewrite them as CSV while normalizing (the
 PostgreSQL loader copies CSV): two passes over every byte that took half of a backfill's time.
 The file carries the package's load id itself, which is all dlt's normalizer would have added.
+The pages are fetched and typed ahead by the resource's feed (see feed.py), and a resource
+takes from it until the package holds enough rows.
 """
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,31 +20,25 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 from dlt.extract.resource import DltResource
 
-from dlt_pipelines.common.rows import RawTable, canonical, content_hash, to_batch
+from dlt_pipelines.common.feed import Feed, Page, PageSource
+from dlt_pipelines.common.rows import RawTable, canonical, content_hash
 from dlt_pipelines.common.stats import RunStats
+
+__all__ = ["SPOOL", "Page", "PageSource", "once_per_run", "raw_resource"]
 
 SCHEMA_CONTRACT = {"tables": "evolve", "columns": "evolve", "data_type": "freeze"}
 LOAD_ID = "_dlt_load_id"
 SPOOL = "spool"  # CSV files between writing and dlt's import; emptied at the start of a run
 # What dlt's PostgreSQL CSV loader reads: a header, commas, strings quoted, null as empty.
 CSV_OPTIONS = pa_csv.WriteOptions(include_header=True, quoting_style="needed")
-
-
-@dataclass
-class Page:
-    """Records of one scope as one API page returned them."""
-
-    scope: Any
-    records: list[dict[str, Any]]
-    deleted: bool = False  # tombstones made by a full reconcile
-
-
-PageSource = Callable[[dict[str, Any]], Iterator[Page]]
+FILE_BYTES = 32 << 20
 
 
 def raw_resource(table: RawTable, endpoint: str, pages: PageSource, stats: RunStats) -> DltResource:
-    """`pages(state)` yields the pages; it reads and advances its cursors in `state`, dlt's
-    resource state, which is committed in the same load package as the rows it describes."""
+    """`pages(state)` yields the pages; it reads and advances its cursors in `state`. The feed
+    runs it on a copy of dlt's resource state, and each package commits the state as it stood
+    after the last page it holds. dlt evaluates the resource once per package of the sync."""
+    feed: Feed | None = None
 
     @dlt.resource(
         name=table.name,
@@ -55,41 +49,78 @@ def raw_resource(table: RawTable, endpoint: str, pages: PageSource, stats: RunSt
         schema_contract=SCHEMA_CONTRACT,  # type: ignore[arg-type]
     )
     def _rows() -> Iterator[Any]:
+        nonlocal feed
         state = dlt.current.resource_state()
-        known = state.setdefault("known_fields", [])
-        known_fields = set(known)
+        if feed is None:
+            feed = stats.feeds.start(table, pages, state)
         load_id = dlt.current.load_package_state()["load_id"]
         spool = Path(dlt.current.pipeline().working_dir) / SPOOL
         spool.mkdir(exist_ok=True)
-        try:
-            for page in pages(state):
-                endpoint_stats = stats.endpoint(table.name, endpoint, page.scope)
-                if not page.records:
+        with _CsvFiles(spool, table.name) as files:
+            while not feed.finished and not stats.feeds.package_full():
+                batch = feed.take()
+                if batch is None:
+                    stats.finish(table.name)
+                    break
+                # Before the package's files are handed on: dlt snapshots state as they flow.
+                state.clear()
+                state.update(batch.state)
+                if batch.rows is None or batch.counts is None:
                     continue
-                batch, counts = to_batch(
-                    table,
-                    page.scope,
-                    page.records,
-                    deleted=page.deleted,
-                    known_fields=known_fields,
+                stats.endpoint(table.name, endpoint, batch.scope).add(
+                    batch.counts, deleted=batch.deleted
                 )
-                endpoint_stats.add(counts, deleted=page.deleted)
-                if counts.new_fields or len(known) != len(known_fields):
-                    # In place and before the yield: dlt snapshots state as items flow.
-                    known[:] = sorted(known_fields)
-                batch = batch.append_column(LOAD_ID, pa.array([load_id] * batch.num_rows))
-                path = spool / f"{table.name}.{uuid.uuid4().hex}.csv"
-                pa_csv.write_csv(batch, path, CSV_OPTIONS)
-                # dlt hard-links the file into the package before the generator resumes
-                yield dlt.mark.with_file_import(str(path), "csv", batch.num_rows)
-                path.unlink()
-        finally:
-            now = time.time()
-            for endpoint_stats in stats.all():
-                if endpoint_stats.table == table.name and endpoint_stats.finished is None:
-                    endpoint_stats.finished = now
+                rows = batch.rows.append_column(LOAD_ID, pa.array([load_id] * batch.rows.num_rows))
+                yield from files.write(rows)
+            yield from files.flush()
 
     return _rows()
+
+
+class _CsvFiles:
+    """Pages of one resource written into CSV files of about FILE_BYTES: dlt's cost is per
+    file (a load job, its bookkeeping, a COPY statement), not per row. A batch whose columns
+    came out with other types (a timestamp column that was not all ISO text) starts a file."""
+
+    def __init__(self, spool: Path, table: str) -> None:
+        self._spool = spool
+        self._table = table
+        self._path: Path | None = None
+        self._writer: pa_csv.CSVWriter | None = None
+        self._schema: pa.Schema | None = None
+        self._rows = 0
+
+    def __enter__(self) -> _CsvFiles:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._writer is not None:  # a failed extract: the half-written file is dropped
+            self._writer.close()
+            assert self._path is not None
+            self._path.unlink(missing_ok=True)
+
+    def write(self, rows: pa.Table) -> Iterator[Any]:
+        if self._writer is not None and self._schema != rows.schema:
+            yield from self.flush()
+        if self._writer is None:
+            self._path = self._spool / f"{self._table}.{uuid.uuid4().hex}.csv"
+            self._writer = pa_csv.CSVWriter(self._path, rows.schema, write_options=CSV_OPTIONS)
+            self._schema = rows.schema
+            self._rows = 0
+        self._writer.write_table(rows)
+        self._rows += rows.num_rows
+        if self._path is not None and self._path.stat().st_size >= FILE_BYTES:
+            yield from self.flush()
+
+    def flush(self) -> Iterator[Any]:
+        if self._writer is None or self._path is None:
+            return
+        self._writer.close()
+        self._writer = None
+        # dlt hard-links the file into the package before the generator resumes
+        yield dlt.mark.with_file_import(str(self._path), "csv", self._rows)
+        self._path.unlink()
+        self._path = None
 
 
 def once_per_run(pages: PageSource) -> PageSource:

@@ -1,4 +1,5 @@
-"""Per-endpoint counters a sync fills while it extracts, written to sync.inbound_log afterwards."""
+"""Per-endpoint counters a sync fills while it extracts, written to sync.inbound_log afterwards,
+beside the feeds that fetch ahead of dlt for the whole sync."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from dlt_pipelines.common.feed import PACKAGE_BYTES, Feeds
 from dlt_pipelines.common.rows import BatchCounts
 
 
@@ -43,11 +45,12 @@ class EndpointStats:
 
 
 class RunStats:
-    """Thread-safe registry: dlt may extract several resources in parallel."""
+    """Thread-safe registry: page sources run in the feeds' threads."""
 
-    def __init__(self) -> None:
+    def __init__(self, package_bytes: int = PACKAGE_BYTES) -> None:
         self._by_key: dict[tuple[str, str], EndpointStats] = {}
         self._lock = threading.Lock()
+        self.feeds = Feeds(package_bytes)
 
     def endpoint(self, table: str, endpoint: str, scope: Any) -> EndpointStats:
         key = (table, str(scope))
@@ -59,3 +62,10 @@ class RunStats:
     def all(self) -> list[EndpointStats]:
         with self._lock:
             return list(self._by_key.values())
+
+    def finish(self, table: str) -> None:
+        """The table's resource took its last page: its endpoints' extraction time ends."""
+        now = time.time()
+        for endpoint_stats in self.all():
+            if endpoint_stats.table == table and endpoint_stats.finished is None:
+                endpoint_stats.finished = now

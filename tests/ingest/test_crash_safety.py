@@ -63,7 +63,8 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(
     base = sandbox.base_url("servicetitan")
     # Small export pages stretch extraction over many requests, so kills land mid-stream.
     httpx.post(f"{base}/_sandbox/config", json={"export_page_size": 40}).raise_for_status()
-    env = {**os.environ, "DATABASE_URL": warehouse}
+    # Small packages: a run commits several, so kills also land between them.
+    env = {**os.environ, "DATABASE_URL": warehouse, "LAZI_PACKAGE_MB": "0.25"}
     rng = random.Random(20261124)
     killed_in: list[str] = []
     attempts = 0

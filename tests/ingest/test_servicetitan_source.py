@@ -57,10 +57,23 @@ def inbound(url: str, run_id: Any) -> dict[tuple[str, str], tuple[int, int, int]
     return {(e, s): (f, c, r) for e, s, f, c, r in rows}
 
 
-def test_backfill_incremental_and_rerun(sandbox: Sandbox, configured, warehouse: str) -> None:
+def loads_of(url: str, table: str) -> int:
+    with psycopg.connect(url) as conn:
+        return conn.execute(f"select count(distinct _dlt_load_id) from raw.{table}").fetchone()[0]
+
+
+@pytest.mark.parametrize("package_mb", [None, "0.1"], ids=["one-package", "many-packages"])
+def test_backfill_incremental_and_rerun(
+    sandbox: Sandbox, configured, warehouse: str, package_mb, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if package_mb:
+        monkeypatch.setenv("LAZI_PACKAGE_MB", package_mb)
+        base = sandbox.base_url("servicetitan")
+        httpx.post(f"{base}/_sandbox/config", json={"export_page_size": 50}).raise_for_status()
     first = run_vendor("servicetitan", warehouse)
     total = assert_raw_matches_world(warehouse, sandbox)
     assert first.new_versions == first.fetched == total > 1000
+    assert (loads_of(warehouse, "st_jobs") > 3) == bool(package_mb)
 
     changes = sandbox.world.advance(24)
     second = run_vendor("servicetitan", warehouse)

@@ -1,0 +1,202 @@
+"""Raw rows made ahead of dlt, so that fetching and typing overlap with loading.
+
+dlt runs extract, normalize and load one after the other. A sync therefore loads in packages
+of about `PACKAGE_BYTES` of rows, and each resource's pages are fetched and turned into raw
+rows by a thread of its own (its feed) that keeps working while dlt loads the previous
+package: the vendor's HTTP, our Python and PostgreSQL's COPY run at the same time instead of
+taking turns.
+
+Each batch carries the resource's state (its cursors) as it stood after that page, and the
+resource commits that state in the package holding the page, so however far a feed runs
+ahead, a committed cursor never passes the rows in the warehouse. What the feeds hold at a
+kill is lost and fetched again by the next run.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+from dlt_pipelines.common.rows import BatchCounts, RawTable, to_batch
+
+# One package's rows, and how far all feeds together may run ahead of dlt. A package takes
+# about 2-3 s to load at this size: long enough that dlt's fixed cost per package is small,
+# short enough that the first extract and the last load (which nothing overlaps) are short.
+PACKAGE_BYTES = 128 << 20
+
+
+@dataclass
+class Page:
+    """Records of one scope as one API page returned them."""
+
+    scope: Any
+    records: list[dict[str, Any]]
+    deleted: bool = False  # tombstones made by a full reconcile
+
+
+PageSource = Callable[[dict[str, Any]], Iterator[Page]]
+
+
+@dataclass
+class Batch:
+    """One page as raw rows (without the load id, which only the package knows), or, with
+    `rows` None, only a move of the state (a page without records, or the end of a feed)."""
+
+    rows: pa.Table | None
+    scope: Any
+    counts: BatchCounts | None
+    deleted: bool
+    state: dict[str, Any]
+    nbytes: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.nbytes = self.rows.nbytes if self.rows is not None else 0
+
+
+class _End:
+    pass
+
+
+class Feeds:
+    """The feeds of one sync and the byte budget they share.
+
+    Feeds run in this interpreter, so they compete with dlt's own Python (extracting and
+    normalizing a package) for the interpreter lock: while the sync is `paused()`, a feed makes
+    its next batch only if the resource is waiting for exactly that feed. They work while dlt
+    loads, which is PostgreSQL's work, and stop when they hold `package_bytes` between them.
+    """
+
+    def __init__(self, package_bytes: int = PACKAGE_BYTES) -> None:
+        self.package_bytes = package_bytes
+        self._feeds: list[Feed] = []
+        self._in_package = 0
+        self._held = 0  # bytes made by feeds and not yet taken
+        self._paused = False
+        self._lock = threading.Condition()
+
+    def start(self, table: RawTable, pages: PageSource, state: dict[str, Any]) -> Feed:
+        feed = Feed(self, table, pages, copy.deepcopy(state))
+        with self._lock:
+            self._feeds.append(feed)
+        feed.thread.start()
+        return feed
+
+    def new_package(self) -> None:
+        self._in_package = 0
+
+    def package_full(self) -> bool:
+        return self._in_package >= self.package_bytes
+
+    def all_finished(self) -> bool:
+        with self._lock:
+            return all(feed.finished for feed in self._feeds)
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        with self._lock:
+            self._paused = True
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._paused = False
+                self._lock.notify_all()
+
+    def close(self) -> None:
+        """Stop every feed's thread (a failed sync must not leave them fetching)."""
+        with self._lock:
+            feeds = list(self._feeds)
+            for feed in feeds:
+                feed.stopped = True
+            self._lock.notify_all()
+        for feed in feeds:
+            feed.thread.join(timeout=10)
+
+    def _put(self, feed: Feed, item: Batch | BaseException | _End) -> bool:
+        """Hand on an item, then wait until the feed may make the next one; False: stop."""
+        with self._lock:
+            feed.queue.append(item)
+            if isinstance(item, Batch):
+                self._held += item.nbytes
+            self._lock.notify_all()
+            # An empty queue always lets a feed go on: the resource may be waiting for exactly
+            # this feed while the budget is held by the others.
+            while (
+                not feed.stopped
+                and feed.queue
+                and (self._paused or self._held >= self.package_bytes)
+            ):
+                self._lock.wait()
+            return not feed.stopped
+
+    def _take(self, feed: Feed) -> Batch | None:
+        with self._lock:
+            while not feed.queue:
+                self._lock.wait()
+            item = feed.queue.popleft()
+            if isinstance(item, Batch):
+                self._held -= item.nbytes
+                self._in_package += item.nbytes
+            self._lock.notify_all()
+        if isinstance(item, BaseException):
+            feed.finished = True
+            raise item
+        if isinstance(item, _End):
+            feed.finished = True
+            return None
+        return item
+
+
+@dataclass(eq=False)
+class Feed:
+    """A thread that runs one resource's page source and types each page into raw rows."""
+
+    feeds: Feeds
+    table: RawTable
+    pages: PageSource
+    state: dict[str, Any]  # the feed's own copy, advanced by the page source
+    queue: deque[Batch | BaseException | _End] = field(default_factory=deque)
+    finished: bool = False  # the resource has taken the last batch
+    stopped: bool = False
+
+    def __post_init__(self) -> None:
+        self.thread = threading.Thread(
+            target=self._produce, name=f"feed-{self.table.name}", daemon=True
+        )
+
+    def take(self) -> Batch | None:
+        """The next batch, in page order; None at the end. Re-raises the page source's error."""
+        return self.feeds._take(self)
+
+    def _produce(self) -> None:
+        try:
+            state = self.state
+            known = state.setdefault("known_fields", [])
+            known_fields = set(known)
+            for page in self.pages(state):
+                rows = counts = None
+                if page.records:
+                    rows, counts = to_batch(
+                        self.table,
+                        page.scope,
+                        page.records,
+                        deleted=page.deleted,
+                        known_fields=known_fields,
+                    )
+                    if counts.new_fields or len(known) != len(known_fields):
+                        known[:] = sorted(known_fields)
+                batch = Batch(rows, page.scope, counts, page.deleted, copy.deepcopy(state))
+                if not self.feeds._put(self, batch):
+                    return
+            # Page sources move some cursors only after their last page.
+            if self.feeds._put(self, Batch(None, None, None, False, copy.deepcopy(state))):
+                self.feeds._put(self, _End())
+        except BaseException as exc:  # handed to the resource, which re-raises it
+            self.feeds._put(self, exc)
