@@ -24,6 +24,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from dlt_pipelines.common import copy_text
 from dlt_pipelines.common.rows import BatchCounts, RawTable, to_batch
 
 # One package's rows, and how far all feeds together may run ahead of dlt. A package takes
@@ -46,10 +47,12 @@ PageSource = Callable[[dict[str, Any]], Iterator[Page]]
 
 @dataclass
 class Batch:
-    """One page as raw rows (without the load id, which only the package knows), or, with
-    `rows` None, only a move of the state (a page without records, or the end of a feed)."""
+    """One page as raw rows in COPY text (copy_text.py) without the load id, which only the
+    package knows, or, with `lines` None, only a move of the state (a page without records,
+    or the end of a feed)."""
 
-    rows: pa.Table | None
+    lines: pa.Array | None
+    columns: list[str]
     scope: Any
     counts: BatchCounts | None
     deleted: bool
@@ -57,7 +60,7 @@ class Batch:
     nbytes: int = field(init=False)
 
     def __post_init__(self) -> None:
-        self.nbytes = self.rows.nbytes if self.rows is not None else 0
+        self.nbytes = self.lines.nbytes if self.lines is not None else 0
 
 
 class _End:
@@ -180,8 +183,9 @@ class Feed:
             state = self.state
             known = state.setdefault("known_fields", [])
             known_fields = set(known)
+            json_columns = self.table.json_columns
             for page in self.pages(state):
-                rows = counts = None
+                text, columns, counts = None, [], None
                 if page.records:
                     rows, counts = to_batch(
                         self.table,
@@ -192,11 +196,13 @@ class Feed:
                     )
                     if counts.new_fields or len(known) != len(known_fields):
                         known[:] = sorted(known_fields)
-                batch = Batch(rows, page.scope, counts, page.deleted, copy.deepcopy(state))
+                    text, columns = copy_text.lines(rows, json_columns), rows.column_names
+                batch = Batch(text, columns, page.scope, counts, page.deleted, copy.deepcopy(state))
                 if not self.feeds._put(self, batch):
                     return
             # Page sources move some cursors only after their last page.
-            if self.feeds._put(self, Batch(None, None, None, False, copy.deepcopy(state))):
+            end_state = Batch(None, [], None, None, False, copy.deepcopy(state))
+            if self.feeds._put(self, end_state):
                 self.feeds._put(self, _End())
         except BaseException as exc:  # handed to the resource, which re-raises it
             self.feeds._put(self, exc)

@@ -94,7 +94,7 @@ class ApiClient:
             self.throttle.wait(self.throttle_key)
             self.requests_made[endpoint] += 1
             try:
-                response = self._http.request(
+                with self._http.stream(
                     method,
                     url,
                     params=_clean(params),
@@ -104,8 +104,15 @@ class ApiClient:
                         "Accept": "application/json",
                         **({"Content-Type": "application/json"} if json is not None else {}),
                     },
-                )
-                body = response.content  # reads the whole body: a cut connection raises here
+                ) as response:
+                    # The whole body is read here, so a cut connection raises here. A page is
+                    # joined from its chunks rather than read(): read() keeps the body on the
+                    # response, which httpx leaves in a reference cycle that only the cycle
+                    # collector frees, and pages (megabytes each) piled up until it ran.
+                    if response.status_code >= 400:
+                        body = response.read()  # the vendor's error message
+                    else:
+                        body = b"".join(response.iter_bytes())
             except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
                 last_problem = f"{type(exc).__name__}: {exc}"
                 self._pause(attempt, None, endpoint, last_problem)

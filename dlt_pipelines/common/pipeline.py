@@ -34,6 +34,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 from dlt.pipeline.helpers import retry_schema_update
 from psycopg import sql
 
+from dlt_pipelines.common.destination import raw_postgres
 from dlt_pipelines.common.errors import SourceError
 from dlt_pipelines.common.feed import PACKAGE_BYTES, Feeds
 from dlt_pipelines.common.resource import SPOOL
@@ -109,9 +110,7 @@ def run_sync(
         try:
             pipeline = dlt.pipeline(
                 pipeline_name=f"lazi_{vendor}",
-                destination=dlt.destinations.postgres(
-                    credentials=_loader_url(warehouse_url, loader_role)
-                ),
+                destination=raw_postgres(credentials=_loader_url(warehouse_url, loader_role)),
                 dataset_name="raw",
                 pipelines_dir=str(_pipelines_dir(books)),
                 progress=dlt.progress.log(log_period=30),
@@ -198,8 +197,9 @@ def _append_until_keyed(books: psycopg.Connection, source: DltSource) -> None:
 def _collect_rarely() -> Iterator[None]:
     """API pages parse into millions of short-lived dicts, which reference counting frees. At
     Python's default threshold the cycle collector runs every 700 allocations and keeps walking
-    the pages still alive: a fifth of extraction's time (measured). What dlt and the imports
-    made so far is frozen out of the collector's walks, and it runs rarely."""
+    the pages still alive, and everything importing dlt, pyarrow and httpx made: a quarter of a
+    backfill's Python time (measured). Those imports are frozen out of its walks, and it runs
+    rarely. (Nothing big may wait for it: see ApiClient.request.)"""
     threshold = gc.get_threshold()
     gc.freeze()
     gc.set_threshold(100_000, 10, 10)

@@ -16,7 +16,7 @@ T = TypeVar("T")
 _DONE = object()
 
 
-def prefetch(pages: Iterator[T], depth: int = 2) -> Iterator[T]:
+def prefetch(pages: Iterator[T], depth: int = 1) -> Iterator[T]:
     box: queue.Queue[object] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 

@@ -1,9 +1,10 @@
 """A dlt resource for one raw table, fed by a vendor-specific page generator.
 
-Each page becomes a CSV file that dlt imports into the load package as is. dlt would otherwise
-write Arrow batches to parquet while extracting and rewrite them as CSV while normalizing (the
-PostgreSQL loader copies CSV): two passes over every byte that took half of a backfill's time.
-The file carries the package's load id itself, which is all dlt's normalizer would have added.
+Pages become files in PostgreSQL's COPY text format (copy_text.py) that dlt imports into the
+load package as is (as "csv", the only delimited format it knows; destination.py loads them).
+dlt would otherwise write Arrow batches to parquet while extracting and rewrite them as CSV
+while normalizing: two passes over every byte that took half of a backfill's time. The file
+carries the package's load id itself, which is all dlt's normalizer would have added.
 The pages are fetched and typed ahead by the resource's feed (see feed.py), and a resource
 takes from it until the package holds enough rows.
 """
@@ -13,13 +14,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import dlt
 import pyarrow as pa
-import pyarrow.csv as pa_csv
 from dlt.extract.resource import DltResource
 
+from dlt_pipelines.common import copy_text
 from dlt_pipelines.common.feed import Feed, Page, PageSource
 from dlt_pipelines.common.rows import RawTable, canonical, content_hash
 from dlt_pipelines.common.stats import RunStats
@@ -29,8 +30,6 @@ __all__ = ["SPOOL", "Page", "PageSource", "once_per_run", "raw_resource"]
 SCHEMA_CONTRACT = {"tables": "evolve", "columns": "evolve", "data_type": "freeze"}
 LOAD_ID = "_dlt_load_id"
 SPOOL = "spool"  # CSV files between writing and dlt's import; emptied at the start of a run
-# What dlt's PostgreSQL CSV loader reads: a header, commas, strings quoted, null as empty.
-CSV_OPTIONS = pa_csv.WriteOptions(include_header=True, quoting_style="needed")
 FILE_BYTES = 32 << 20
 
 
@@ -56,7 +55,7 @@ def raw_resource(table: RawTable, endpoint: str, pages: PageSource, stats: RunSt
         load_id = dlt.current.load_package_state()["load_id"]
         spool = Path(dlt.current.pipeline().working_dir) / SPOOL
         spool.mkdir(exist_ok=True)
-        with _CsvFiles(spool, table.name) as files:
+        with _PageFiles(spool, table.name) as files:
             while not feed.finished and not stats.feeds.package_full():
                 batch = feed.take()
                 if batch is None:
@@ -65,58 +64,58 @@ def raw_resource(table: RawTable, endpoint: str, pages: PageSource, stats: RunSt
                 # Before the package's files are handed on: dlt snapshots state as they flow.
                 state.clear()
                 state.update(batch.state)
-                if batch.rows is None or batch.counts is None:
+                if batch.lines is None or batch.counts is None:
                     continue
                 stats.endpoint(table.name, endpoint, batch.scope).add(
                     batch.counts, deleted=batch.deleted
                 )
-                rows = batch.rows.append_column(LOAD_ID, pa.array([load_id] * batch.rows.num_rows))
-                yield from files.write(rows)
+                yield from files.write([*batch.columns, LOAD_ID], batch.lines, load_id)
             yield from files.flush()
 
     return _rows()
 
 
-class _CsvFiles:
-    """Pages of one resource written into CSV files of about FILE_BYTES: dlt's cost is per
-    file (a load job, its bookkeeping, a COPY statement), not per row. A batch whose columns
-    came out with other types (a timestamp column that was not all ISO text) starts a file."""
+class _PageFiles:
+    """Pages of one resource written into files of about FILE_BYTES: dlt's cost is per file (a
+    load job, its bookkeeping, a COPY statement), not per row."""
 
     def __init__(self, spool: Path, table: str) -> None:
         self._spool = spool
         self._table = table
         self._path: Path | None = None
-        self._writer: pa_csv.CSVWriter | None = None
-        self._schema: pa.Schema | None = None
+        self._file: BinaryIO | None = None
+        self._names: list[str] = []
         self._rows = 0
 
-    def __enter__(self) -> _CsvFiles:
+    def __enter__(self) -> _PageFiles:
         return self
 
     def __exit__(self, *_: object) -> None:
-        if self._writer is not None:  # a failed extract: the half-written file is dropped
-            self._writer.close()
+        if self._file is not None:  # a failed extract: the half-written file is dropped
+            self._file.close()
             assert self._path is not None
             self._path.unlink(missing_ok=True)
 
-    def write(self, rows: pa.Table) -> Iterator[Any]:
-        if self._writer is not None and self._schema != rows.schema:
+    def write(self, names: list[str], lines: pa.Array, load_id: str) -> Iterator[Any]:
+        """Lines of COPY text without their last field, the load id."""
+        if self._file is not None and self._names != names:
             yield from self.flush()
-        if self._writer is None:
+        if self._file is None:
             self._path = self._spool / f"{self._table}.{uuid.uuid4().hex}.csv"
-            self._writer = pa_csv.CSVWriter(self._path, rows.schema, write_options=CSV_OPTIONS)
-            self._schema = rows.schema
+            self._file = self._path.open("wb")
+            self._file.write(copy_text.header(names))
+            self._names = names
             self._rows = 0
-        self._writer.write_table(rows)
-        self._rows += rows.num_rows
-        if self._path is not None and self._path.stat().st_size >= FILE_BYTES:
+        copy_text.write_lines(self._file, lines, load_id)
+        self._rows += len(lines)
+        if self._file.tell() >= FILE_BYTES:
             yield from self.flush()
 
     def flush(self) -> Iterator[Any]:
-        if self._writer is None or self._path is None:
+        if self._file is None or self._path is None:
             return
-        self._writer.close()
-        self._writer = None
+        self._file.close()
+        self._file = None
         # dlt hard-links the file into the package before the generator resumes
         yield dlt.mark.with_file_import(str(self._path), "csv", self._rows)
         self._path.unlink()

@@ -69,6 +69,10 @@ class RawTable:
     columns: Sequence[Column] = ()
 
     @property
+    def json_columns(self) -> set[str]:
+        return {"full_data", *(c.name for c in self.columns if c.type == "json")}
+
+    @property
     def primary_key(self) -> list[str]:
         return [self.scope_column, self.id_column, "content_hash"]
 

@@ -46,9 +46,10 @@ def test_batches_keep_page_order_and_the_state_after_each_page() -> None:
     pages, tail = batches[:-1], batches[-1]
     assert [b.state["cursor"] for b in pages] == [0, 1, 2, 3, 4]
     assert all("done" not in b.state for b in pages)
-    ids = [i for b in pages for i in b.rows.column("st_id").to_pylist()]
+    position = pages[0].columns.index("st_id")
+    ids = [int(line.split("\t")[position]) for b in pages for line in b.lines.to_pylist()]
     assert ids == list(range(250))
-    assert tail.rows is None and tail.state["done"] is True
+    assert tail.lines is None and tail.state["done"] is True
     assert feeds.all_finished()
 
 
