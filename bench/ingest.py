@@ -113,9 +113,13 @@ def timed_sync(env: dict[str, str], *extra: str) -> tuple[float, float, str]:
 
 
 def copy_ceiling(url: str) -> tuple[int, float]:
-    """PostgreSQL alone: COPY the same rows (already serialized) into an equivalent table."""
+    """PostgreSQL alone: COPY the same rows (already serialized) into an equivalent table, one
+    stream, on a quiet server: raw is vacuumed first, so that no autovacuum of the tables just
+    loaded runs beside the measurement."""
     total, seconds = 0, 0.0
     with psycopg.connect(url, autocommit=True) as conn:
+        for table in TABLES:
+            conn.execute(f"vacuum (analyze) raw.{table}")
         for table in TABLES:
             buffer = io.BytesIO()
             with conn.cursor().copy(f"copy (select * from raw.{table}) to stdout") as out:
@@ -131,6 +135,11 @@ def copy_ceiling(url: str) -> tuple[int, float]:
             total += conn.execute(f"select count(*) from raw.{table}_ceiling").fetchone()[0]
             conn.execute(f"drop table raw.{table}_ceiling")
     return total, seconds
+
+
+def _steps(output: str) -> str:
+    """The sync's own account of where its time went (its summary line)."""
+    return next((line for line in output.splitlines() if line.startswith("servicetitan:")), "")
 
 
 def count_rows(url: str) -> int:
@@ -159,9 +168,10 @@ def main() -> None:
         served, serve_s = warm(info)
         print(f"  stand-in served {served} records cold at {served / serve_s:.0f}/s", flush=True)
         print(f"backfill of {', '.join(TABLES)} …", flush=True)
-        backfill_s, peak_mb, _ = timed_sync(env)
+        backfill_s, peak_mb, output = timed_sync(env)
         records = count_rows(url)
         print(f"  {records} records in {backfill_s:.1f} s, peak RSS {peak_mb:.0f} MB", flush=True)
+        print(f"  {_steps(output)}", flush=True)
         ceiling_records, ceiling_s = copy_ceiling(url)
         print(f"  COPY ceiling: {ceiling_records} rows in {ceiling_s:.1f} s", flush=True)
 
@@ -177,8 +187,8 @@ def main() -> None:
                 if key.split("/")[1] in {t.removeprefix("st_") for t in TABLES}
             )
         print(f"incremental after {changed} changes ({changed / records:.2%}) …", flush=True)
-        incremental_s, _, _ = timed_sync(env)
-        print(f"  {incremental_s:.1f} s", flush=True)
+        incremental_s, _, output = timed_sync(env)
+        print(f"  {incremental_s:.1f} s; {_steps(output)}", flush=True)
     finally:
         stand_ins.terminate()
         stand_ins.wait(30)

@@ -31,6 +31,7 @@ from dlt_pipelines.common.rows import BatchCounts, RawTable, to_batch
 # about 2-3 s to load at this size: long enough that dlt's fixed cost per package is small,
 # short enough that the first extract and the last load (which nothing overlaps) are short.
 PACKAGE_BYTES = 128 << 20
+RAMP_BYTES = 16 << 20  # what the first package waits for
 
 
 @dataclass
@@ -67,6 +68,13 @@ class _End:
     pass
 
 
+class _NotReady:
+    pass
+
+
+NOT_READY = _NotReady()
+
+
 class Feeds:
     """The feeds of one sync and the byte budget they share.
 
@@ -80,6 +88,7 @@ class Feeds:
         self.package_bytes = package_bytes
         self._feeds: list[Feed] = []
         self._in_package = 0
+        self._packages = 0
         self._held = 0  # bytes made by feeds and not yet taken
         self._paused = False
         self._lock = threading.Condition()
@@ -93,9 +102,17 @@ class Feeds:
 
     def new_package(self) -> None:
         self._in_package = 0
+        self._packages += 1
 
     def package_full(self) -> bool:
         return self._in_package >= self.package_bytes
+
+    def package_wants_more(self) -> bool:
+        """Below half a package, a resource waits for its feed's next batch; above, it takes
+        only what is ready, so that dlt seldom waits while PostgreSQL has nothing to do. The
+        first packages are smaller, so that loading starts early."""
+        ramp = RAMP_BYTES << max(0, self._packages - 1)
+        return self._in_package < min(self.package_bytes // 2, ramp)
 
     def all_finished(self) -> bool:
         with self._lock:
@@ -139,9 +156,11 @@ class Feeds:
                 self._lock.wait()
             return not feed.stopped
 
-    def _take(self, feed: Feed) -> Batch | None:
+    def _take(self, feed: Feed, wait: bool) -> Batch | _NotReady | None:
         with self._lock:
             while not feed.queue:
+                if not wait:
+                    return NOT_READY
                 self._lock.wait()
             item = feed.queue.popleft()
             if isinstance(item, Batch):
@@ -174,9 +193,10 @@ class Feed:
             target=self._produce, name=f"feed-{self.table.name}", daemon=True
         )
 
-    def take(self) -> Batch | None:
-        """The next batch, in page order; None at the end. Re-raises the page source's error."""
-        return self.feeds._take(self)
+    def take(self, *, wait: bool = True) -> Batch | _NotReady | None:
+        """The next batch, in page order; None at the end; NOT_READY if none is made yet and
+        `wait` is false. Re-raises the page source's error."""
+        return self.feeds._take(self, wait)
 
     def _produce(self) -> None:
         try:

@@ -21,7 +21,7 @@ import pyarrow as pa
 from dlt.extract.resource import DltResource
 
 from dlt_pipelines.common import copy_text
-from dlt_pipelines.common.feed import Feed, Page, PageSource
+from dlt_pipelines.common.feed import NOT_READY, Feed, Page, PageSource
 from dlt_pipelines.common.rows import RawTable, canonical, content_hash
 from dlt_pipelines.common.stats import RunStats
 
@@ -57,7 +57,9 @@ def raw_resource(table: RawTable, endpoint: str, pages: PageSource, stats: RunSt
         spool.mkdir(exist_ok=True)
         with _PageFiles(spool, table.name) as files:
             while not feed.finished and not stats.feeds.package_full():
-                batch = feed.take()
+                batch = feed.take(wait=stats.feeds.package_wants_more())
+                if batch is NOT_READY:
+                    break
                 if batch is None:
                     stats.finish(table.name)
                     break

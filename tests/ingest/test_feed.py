@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from dlt_pipelines.common.feed import Feeds, Page
+from dlt_pipelines.common.feed import NOT_READY, Feeds, Page
 from dlt_pipelines.common.rows import RawTable
 
 TABLE = RawTable("st_things", "tenant_id", "bigint", "st_id", modified_path=None)
@@ -93,6 +93,26 @@ def test_package_budget_counts_what_the_resources_took() -> None:
     assert taken >= 30_000
     feeds.new_package()
     assert not feeds.package_full()
+    feeds.close()
+
+
+def test_a_resource_waits_for_the_first_rows_of_a_package_and_then_takes_what_is_ready() -> None:
+    feeds = Feeds(package_bytes=1 << 30)
+    gate = threading.Event()
+
+    def slow(state: dict[str, Any]) -> Iterator[Page]:
+        yield from numbered_pages(1)(state)
+        gate.wait(10)
+        yield from numbered_pages(1)(state)
+
+    feeds.new_package()
+    feed = feeds.start(TABLE, slow, {})
+    assert feeds.package_wants_more()
+    first = feed.take(wait=True)
+    assert first is not NOT_READY and first.nbytes > 0
+    assert feed.take(wait=False) is NOT_READY, "nothing ready: the package goes without"
+    gate.set()
+    assert feed.take(wait=True).state["cursor"] == 0
     feeds.close()
 
 
