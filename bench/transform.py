@@ -106,7 +106,8 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="lazi-bench-dbt-"))
     cluster = start_cluster(work / "pg", bin_dir=None)
-    stand_ins, info = start_stand_ins(args.scale)
+    # every page is read once (and changes after): a cache of rendered pages would only fill memory
+    stand_ins, info = start_stand_ins(args.scale, export_cache=False)
     try:
         url = create_database(cluster, "benchdbt")
         migrate(url)

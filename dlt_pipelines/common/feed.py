@@ -32,6 +32,7 @@ from dlt_pipelines.common.rows import BatchCounts, RawTable, to_batch
 # short enough that the first extract and the last load (which nothing overlaps) are short.
 PACKAGE_BYTES = 128 << 20
 RAMP_BYTES = 16 << 20  # what the first package waits for
+PRODUCERS = 3  # feeds fetching and typing at one time: two cores, and one waiting on HTTP
 
 
 @dataclass
@@ -92,6 +93,7 @@ class Feeds:
         self._held = 0  # bytes made by feeds and not yet taken
         self._paused = False
         self._lock = threading.Condition()
+        self.producing = threading.BoundedSemaphore(PRODUCERS)
 
     def start(self, table: RawTable, pages: PageSource, state: dict[str, Any]) -> Feed:
         feed = Feed(self, table, pages, copy.deepcopy(state))
@@ -204,21 +206,30 @@ class Feed:
             known = state.setdefault("known_fields", [])
             known_fields = set(known)
             json_columns = self.table.json_columns
-            for page in self.pages(state):
-                text, columns, counts = None, [], None
-                if page.records:
-                    rows, counts = to_batch(
-                        self.table,
-                        page.scope,
-                        page.records,
-                        deleted=page.deleted,
-                        known_fields=known_fields,
-                    )
-                    if counts.new_fields or len(known) != len(known_fields):
-                        known[:] = sorted(known_fields)
-                    text, columns = copy_text.lines(rows, json_columns), rows.column_names
-                batch = Batch(text, columns, page.scope, counts, page.deleted, copy.deepcopy(state))
-                if not self.feeds._put(self, batch):
+            pages = iter(self.pages(state))
+            while True:
+                # A few feeds at a time fetch and type: each holds a parsed page or two (tens
+                # of MB) while it does, and ServiceTitan alone has 28 endpoints.
+                with self.feeds.producing:
+                    page = next(pages, None)
+                    if page is None:
+                        break
+                    text, columns, counts = None, [], None
+                    if page.records:
+                        rows, counts = to_batch(
+                            self.table,
+                            page.scope,
+                            page.records,
+                            deleted=page.deleted,
+                            known_fields=known_fields,
+                        )
+                        if counts.new_fields or len(known) != len(known_fields):
+                            known[:] = sorted(known_fields)
+                        text, columns = copy_text.lines(rows, json_columns), rows.column_names
+                    state_now = copy.deepcopy(state)
+                if not self.feeds._put(
+                    self, Batch(text, columns, page.scope, counts, page.deleted, state_now)
+                ):
                     return
             # Page sources move some cursors only after their last page.
             end_state = Batch(None, [], None, None, False, copy.deepcopy(state))
