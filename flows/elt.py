@@ -18,7 +18,7 @@ from typing import Any
 
 from prefect import flow, get_run_logger, task
 
-from flows.transform import PER_LOAD_EXCLUDE, dbt_build
+from flows.transform import dbt_build
 from lazi import ingest
 from lazi.config import PROJECT_ROOT, mask_secrets
 from lazi.db import warehouse
@@ -152,6 +152,6 @@ def elt(sandbox_scale: int = 300, full_checks: bool = True) -> dict[str, Any]:
             logger.info("no credentials for %s: loading from local stand-ins", ", ".join(simulated))
         futures = [load_vendor.submit(vendor) for vendor in ingest.VENDORS]
         loads = [future.result() for future in futures]
-    built = dbt_build(exclude=None if full_checks else PER_LOAD_EXCLUDE)
+    built = dbt_build(per_load=not full_checks)
     summary = report()
     return {**prepared, "loads": loads, "simulated_vendors": simulated, **built, **summary}

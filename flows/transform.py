@@ -14,8 +14,10 @@ from lazi.db import warehouse
 from lazi.dbt_env import dbt_environment
 
 # What a build after every load leaves to the nightly one: tests that read whole staging views
-# and unit tests (they check the code, not the data).
+# and unit tests (they check the code, not the data); and its tests of the incremental models
+# that stamp their rows read only the rows it wrote (dbt_project/macros/test_scope.sql).
 PER_LOAD_EXCLUDE = ["tag:staging_scan", "resource_type:unit_test"]
+PER_LOAD_ENV = {"LAZI_TEST_ROWS": "written"}
 
 
 class DbtBuildFailed(RuntimeError):
@@ -25,18 +27,19 @@ class DbtBuildFailed(RuntimeError):
 @task
 def dbt_build(
     select: list[str] | None = None,
-    exclude: list[str] | None = None,
+    per_load: bool = False,
     full_refresh: bool = False,
 ) -> dict[str, Any]:
     from dbt.cli.main import dbtRunner  # imports in ~4 s: only when the task runs
 
     logger = get_run_logger()
     os.environ.update(dbt_environment(warehouse.resolve().url))
+    os.environ["LAZI_TEST_ROWS"] = PER_LOAD_ENV["LAZI_TEST_ROWS"] if per_load else "all"
     args = ["build", "--project-dir", str(PROJECT_ROOT), "--profiles-dir", str(PROJECT_ROOT)]
     if select:
         args += ["--select", *select]
-    if exclude:
-        args += ["--exclude", *exclude]
+    if per_load:
+        args += ["--exclude", *PER_LOAD_EXCLUDE]
     if full_refresh:
         args.append("--full-refresh")
     result = dbtRunner().invoke(args)

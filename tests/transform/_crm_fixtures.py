@@ -63,17 +63,20 @@ class CrmWarehouse:
         with psycopg.connect(self.url, autocommit=True) as conn:
             conn.execute(query, params)
 
-    def dbt(self, *args: str) -> float:
-        return run_dbt(self.url, self.dbt_target, list(args))
+    def dbt(self, *args: str, env: dict[str, str] | None = None) -> float:
+        return run_dbt(self.url, self.dbt_target, list(args), env)
 
 
-def run_dbt(url: str, target: Path, args: list[str]) -> float:
+def run_dbt(
+    url: str, target: Path, args: list[str], extra_env: dict[str, str] | None = None
+) -> float:
     """Run dbt in the project with its own target/log folders; fail with dbt's output."""
     env = {
         **os.environ,
         **dbt_environment(url),
         "DBT_TARGET_PATH": str(target / "target"),
         "DBT_LOG_PATH": str(target / "logs"),
+        **(extra_env or {}),
     }
     started = time.perf_counter()
     done = subprocess.run(

@@ -18,6 +18,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from flows.transform import PER_LOAD_ENV
 from lazi.db.cluster import LocalCluster
 from tests.transform._crm_fixtures import (
     CRM_SELECTOR,
@@ -30,7 +31,7 @@ from tests.transform._crm_fixtures import (
 from tests.transform.test_crm_opportunities import WEBHOOK_TABLE
 
 ROUNDS = 10
-# model -> relation; every incremental model of the CRM layer
+# model -> relation; every incremental model of the CRM and marts layers
 INCREMENTAL = {
     "int_contact_records_unioned": "staging.int_contact_records_unioned",
     "int_contact_records_matched": "staging.int_contact_records_matched",
@@ -38,6 +39,7 @@ INCREMENTAL = {
     "contacts": "crm.contacts",
     "activities": "crm.activities",
     "job_attribution": "marts.job_attribution",
+    "int_callrail_calls_persisted": "staging.int_callrail_calls_persisted",
 }
 # run bookkeeping: differs between an incremental and a full build by design
 BOOKKEEPING = {
@@ -263,3 +265,33 @@ def test_incremental_equals_full_refresh(rounds: dict[str, Any]) -> None:
         assert differences(wh, "crm_incremental_copy", model)[:2] == (0, 0), model
     with psycopg.connect(wh.url) as conn:
         conn.execute("drop schema crm_incremental_copy cascade")
+
+
+def test_per_load_tests_read_the_rows_the_build_wrote(rounds: dict[str, Any]) -> None:
+    """LAZI_TEST_ROWS=written (PER_LOAD_ENV): a test of an incremental model reads
+    the rows that build wrote, so a bad row it wrote fails it while a bad row an earlier build
+    left does not; without it (the nightly build) every row is read."""
+    wh: CrmWarehouse = rounds["wh"]
+    contact_id = wh.rows(
+        "select contact_id from crm.activities where contact_id is not null"
+        " order by activity_id limit 1"
+    )[0]["contact_id"]
+    redo = "update staging.int_contact_records_matched set batch_at = now() where contact_id = %s"
+    per_load = ["build", "--select", "activities"]
+    # a contact gone from crm.contacts while its records were redone: the build rewrites
+    # the contact's activities, which now point at no contact
+    wh.execute("delete from crm.contacts where contact_id = %s", (contact_id,))
+    wh.execute(redo, (contact_id,))
+    with pytest.raises(pytest.fail.Exception, match="relationships_activities_contact_id"):
+        wh.dbt(*per_load, env=PER_LOAD_ENV)
+    # the next per-load build writes none of those rows: its tests pass, the nightly's fail
+    wh.dbt(*per_load, env=PER_LOAD_ENV)
+    with pytest.raises(pytest.fail.Exception, match="relationships_activities_contact_id"):
+        wh.dbt("test", "--select", "activities")
+    with pytest.raises(pytest.fail.Exception, match="LAZI_TEST_ROWS must be 'all' or 'written'"):
+        wh.dbt("test", "--select", "activities", env={"LAZI_TEST_ROWS": "some"})
+
+    # the contact's records redone once more: contacts writes it again, and every row passes
+    wh.execute(redo, (contact_id,))
+    wh.dbt("run", "--select", "contacts")
+    wh.dbt("test", "--select", "activities")

@@ -14,7 +14,7 @@ attribution as (
 
 calls as (
 
-    select * from {{ ref('stg_callrail__calls') }}
+    select * from {{ ref('int_callrail_calls_persisted') }}
 
 ),
 
