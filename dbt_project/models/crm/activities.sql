@@ -27,7 +27,9 @@
 
 with
 
-matched as (
+-- not materialized: read where it is used (through its indexes in incremental
+-- runs), never copied whole into a temporary table for its four references
+matched as not materialized (
 
     select * from {{ ref('int_contact_records_matched') }}
 
@@ -69,22 +71,39 @@ matched as (
     affected_previous as (
 
         -- what is on a redone contact, from a redone number, or on nobody yet;
-        -- {{ this }} is read through its indexes, never copied whole into a CTE
+        -- {{ this }} is read through its indexes, key by key (offset 0 keeps
+        -- PostgreSQL from hashing the whole table for a few thousand keys)
         select
             previous.activity_type,
             previous.source_scope,
             previous.source_id
-        from {{ this }} as previous
-        inner join affected_contacts
-            on previous.contact_id = affected_contacts.contact_id
+        from affected_contacts
+        cross join
+            lateral (
+                select
+                    on_contact.activity_type,
+                    on_contact.source_scope,
+                    on_contact.source_id
+                from {{ this }} as on_contact
+                where on_contact.contact_id = affected_contacts.contact_id
+                offset 0  -- noqa: AM09
+            ) as previous
         union
         select
             previous.activity_type,
             previous.source_scope,
             previous.source_id
-        from {{ this }} as previous
-        inner join affected_phones
-            on previous.phone = affected_phones.phone
+        from affected_phones
+        cross join
+            lateral (
+                select
+                    from_phone.activity_type,
+                    from_phone.source_scope,
+                    from_phone.source_id
+                from {{ this }} as from_phone
+                where from_phone.phone = affected_phones.phone
+                offset 0  -- noqa: AM09
+            ) as previous
         union
         select
             previous.activity_type,

@@ -1,10 +1,14 @@
+{#- The planner hints hold in incremental runs too: there the summaries of the
+    changed customers (thousands of rows, estimated at one) were joined to each
+    other by nested loops, quadratic in the changes (select 0.40 -> 0.24 s at
+    100,000 customers, measured). -#}
 {{
     config(
         materialized='incremental',
         unique_key='customer_key',
         incremental_strategy='merge',
         on_schema_change='fail',
-        pre_hook="{{ full_build_hints() }}",
+        pre_hook="{{ full_build_hints(incremental_too=true) }}",
         indexes=[
             {'columns': ['customer_key'], 'unique': true},
             {'columns': ['tenant_id', 'customer_id'], 'unique': true},
