@@ -37,7 +37,6 @@ from psycopg import sql
 from dlt_pipelines.common.destination import raw_postgres
 from dlt_pipelines.common.errors import SourceError
 from dlt_pipelines.common.feed import PACKAGE_BYTES, Feeds
-from dlt_pipelines.common.memory import bound_allocator_memory
 from dlt_pipelines.common.resource import SPOOL
 from dlt_pipelines.common.stats import EndpointStats, RunStats
 from lazi.config import mask_secrets, package_bytes, state_dir
@@ -100,7 +99,6 @@ def run_sync(
     for key, value in DLT_DEFAULTS.items():
         os.environ.setdefault(key, value)
     package_size = package_bytes(PACKAGE_BYTES)  # a bad setting fails before anything starts
-    bound_allocator_memory()
     began = time.time()
     run_id = uuid.uuid4()
     with psycopg.connect(warehouse_url, autocommit=True) as books:

@@ -5,8 +5,8 @@ token), but turning a page into raw rows costs about as much as fetching it; a p
 overlaps the two.
 
 A page fetched ahead is parsed JSON, tens of MB for 5,000 records, and ServiceTitan alone has
-28 endpoints, each with its own feed: one page ahead each held 1.8 GB in a sync of all of
-them (measured). So pages are fetched ahead only with one of a few permits shared by every
+28 endpoints, each with its own feed, and one page ahead each is held at once in a sync of all
+of them. So pages are fetched ahead only with one of a few permits shared by every
 feed of the process; a feed without one fetches when its consumer asks for the next page.
 """
 
