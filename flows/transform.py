@@ -34,7 +34,7 @@ def dbt_build(
 
     logger = get_run_logger()
     os.environ.update(dbt_environment(warehouse.resolve().url))
-    os.environ["LAZI_TEST_ROWS"] = PER_LOAD_ENV["LAZI_TEST_ROWS"] if per_load else "all"
+    os.environ.update(PER_LOAD_ENV if per_load else {"LAZI_TEST_ROWS": "all"})
     args = ["build", "--project-dir", str(PROJECT_ROOT), "--profiles-dir", str(PROJECT_ROOT)]
     if select:
         args += ["--select", *select]

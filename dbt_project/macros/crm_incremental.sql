@@ -55,3 +55,18 @@
         offset 0
     ) as found
 {%- endmacro %}
+
+{#- Records of a vendor's `entity` with a version in a completed load after this model's
+    cursor `watermark_column`: (scope_column, id_alias), one row per record, read through
+    the vendor's stg_<vendor>__record_versions. -#}
+{% macro crm_changed_records(vendor, entity, scope_column, id_alias, watermark_column) -%}
+    select distinct
+        versions.{{ scope_column }},
+        versions.record_id as {{ id_alias }}
+    from {{ ref('stg_' ~ vendor ~ '__record_versions') }} as versions
+    where
+        versions.entity = '{{ entity }}'
+        and versions._dlt_load_id > {{ crm_watermark(watermark_column) }}
+        and versions._dlt_load_id
+        <= {{ crm_latest_load('stg_' ~ vendor ~ '__loads') }}
+{%- endmacro %}

@@ -71,39 +71,22 @@ matched as not materialized (
     affected_previous as (
 
         -- what is on a redone contact, from a redone number, or on nobody yet;
-        -- {{ this }} is read through its indexes, key by key (offset 0 keeps
-        -- PostgreSQL from hashing the whole table for a few thousand keys)
+        -- {{ this }} is read through its indexes, key by key (crm_lookup)
         select
             previous.activity_type,
             previous.source_scope,
             previous.source_id
-        from affected_contacts
-        cross join
-            lateral (
-                select
-                    on_contact.activity_type,
-                    on_contact.source_scope,
-                    on_contact.source_id
-                from {{ this }} as on_contact
-                where on_contact.contact_id = affected_contacts.contact_id
-                offset 0  -- noqa: AM09
-            ) as previous
+        from (
+            {{ crm_lookup(this, 'affected_contacts', ['contact_id']) }}
+        ) as previous
         union
         select
             previous.activity_type,
             previous.source_scope,
             previous.source_id
-        from affected_phones
-        cross join
-            lateral (
-                select
-                    from_phone.activity_type,
-                    from_phone.source_scope,
-                    from_phone.source_id
-                from {{ this }} as from_phone
-                where from_phone.phone = affected_phones.phone
-                offset 0  -- noqa: AM09
-            ) as previous
+        from (
+            {{ crm_lookup(this, 'affected_phones', ['phone']) }}
+        ) as previous
         union
         select
             previous.activity_type,
@@ -116,16 +99,9 @@ matched as not materialized (
 
     call_keys as (
 
-        select distinct
-            versions.account_id,
-            versions.record_id as call_id
-        from {{ ref('stg_callrail__record_versions') }} as versions
-        where
-            versions.entity = 'calls'
-            and versions._dlt_load_id
-            > {{ crm_watermark('callrail_last_load_id') }}
-            and versions._dlt_load_id
-            <= {{ crm_latest_load('stg_callrail__loads') }}
+        {{ crm_changed_records(
+            'callrail', 'calls', 'account_id', 'call_id', 'callrail_last_load_id'
+        ) }}
         union
         select
             affected_previous.source_scope as account_id,
@@ -332,8 +308,8 @@ matched as not materialized (
 
     phone_owners as (
 
-        -- a number held by exactly one contact (the test is on the result rather
-        -- than in a HAVING clause, whose row estimate would mislead the planner)
+        -- a number held by exactly one contact (tested on the result, not in
+        -- a HAVING clause, whose row estimate would mislead the planner)
         select
             owned_phone.phone,
             case

@@ -23,16 +23,9 @@ with
 
     call_keys as (
 
-        select distinct
-            versions.account_id,
-            versions.record_id as call_id
-        from {{ ref('stg_callrail__record_versions') }} as versions
-        where
-            versions.entity = 'calls'
-            and versions._dlt_load_id
-            > {{ crm_watermark('callrail_last_load_id') }}
-            and versions._dlt_load_id
-            <= {{ crm_latest_load('stg_callrail__loads') }}
+        {{ crm_changed_records(
+            'callrail', 'calls', 'account_id', 'call_id', 'callrail_last_load_id'
+        ) }}
 
     ),
 

@@ -215,15 +215,9 @@ with
 
     changed_ghl as (
 
-        select distinct
-            versions.location_id,
-            versions.record_id as contact_id
-        from {{ ref('stg_gohighlevel__record_versions') }} as versions
-        where
-            versions.entity = 'contacts'
-            and versions._dlt_load_id > {{ crm_watermark('ghl_last_load_id') }}
-            and versions._dlt_load_id
-            <= {{ crm_latest_load('stg_gohighlevel__loads') }}
+        {{ crm_changed_records(
+            'gohighlevel', 'contacts', 'location_id', 'contact_id', 'ghl_last_load_id'
+        ) }}
 
     ),
 
