@@ -49,6 +49,7 @@ BOOKKEEPING = {
     "callrail_last_load_id",
     "previous_contact_id",
     "released_phones",
+    "added_phones",
 }
 
 

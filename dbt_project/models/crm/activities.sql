@@ -6,9 +6,12 @@
     Incremental (delete+insert on activity_id): a run redoes the activities
     whose source changed since the last run (calls with a new version, notes
     with a new webhook, jobs master.jobs recomputed, appointments with a new
-    version) and those whose contact may have changed: the activities of every
-    contact the matching redid (its old and new id), the calls from any number
-    those contacts hold or held, and the activities that had no contact yet. -#}
+    version) and those whose contact may have changed: the activities on the
+    old contact of every record the matching moved to another contact, the
+    calls from every number whose holders changed (numbers a record gained or
+    released, and those of the records that moved), and the activities that
+    had no contact yet. previous_contact_id keeps the contact an activity was
+    on before, for the models downstream. -#}
 {{
     config(
         materialized='incremental',
@@ -46,20 +49,33 @@ matched as not materialized (
 
     ),
 
+    moved as (
+
+        -- records now on another contact than before
+        select redone.*
+        from redone
+        where redone.previous_contact_id <> redone.contact_id
+
+    ),
+
     affected_contacts as (
 
-        select redone.contact_id from redone
-        union
-        select redone.previous_contact_id from redone
-        where redone.previous_contact_id is not null
+        -- what stays on a moved record's old contact is redone with it; its
+        -- new contact's activities are not the record's (a new record's ones
+        -- had no contact: they are redone below)
+        select distinct moved.previous_contact_id as contact_id from moved
 
     ),
 
     affected_phones as (
 
-        select affected_phone.value as phone
+        select moved_phone.value as phone
+        from moved
+        cross join lateral unnest(moved.phones) as moved_phone (value)
+        union
+        select added_phone.value as phone
         from redone
-        cross join lateral unnest(redone.phones) as affected_phone (value)
+        cross join lateral unnest(redone.added_phones) as added_phone (value)
         union
         select released_phone.value as phone
         from redone
@@ -517,41 +533,50 @@ final as (
 
     select
         ---------- ids
-        activity_id::text as activity_id,
-        contact_id::uuid as contact_id,
-        entity_type::text as entity_type,
-        entity_id::text as entity_id,
-        source_system::text as source_system,
-        source_scope::text as source_scope,
-        source_id::text as source_id,
+        unioned.activity_id::text as activity_id,
+        unioned.contact_id::uuid as contact_id,
+        unioned.entity_type::text as entity_type,
+        unioned.entity_id::text as entity_id,
+        unioned.source_system::text as source_system,
+        unioned.source_scope::text as source_scope,
+        unioned.source_id::text as source_id,
 
         ---------- strings
-        activity_type::text as activity_type,
-        phone::text as phone,
-        subject::text as subject,
-        body::text as body,
-        direction::text as direction,
-        outcome::text as outcome,
+        unioned.activity_type::text as activity_type,
+        unioned.phone::text as phone,
+        unioned.subject::text as subject,
+        unioned.body::text as body,
+        unioned.direction::text as direction,
+        unioned.outcome::text as outcome,
 
         ---------- numerics
-        duration_seconds::integer as duration_seconds,
-        monetary_value::numeric(14, 2) as monetary_value,
+        unioned.duration_seconds::integer as duration_seconds,
+        unioned.monetary_value::numeric(14, 2) as monetary_value,
 
         ---------- booleans
-        is_completed,
-        is_deleted,
+        unioned.is_completed,
+        unioned.is_deleted,
 
         ---------- timestamps
-        occurred_at,
-        scheduled_at,
+        unioned.occurred_at,
+        unioned.scheduled_at,
 
         ---------- run bookkeeping (incremental cursors)
-        source_received_at,
+        unioned.source_received_at,
+        {% if is_incremental() %}
+            previous.contact_id as previous_contact_id,
+        {% else %}
+            null::uuid as previous_contact_id,
+        {% endif %}
         {{ crm_batch_at() }} as batch_at,
         {{ servicetitan_latest_completed_load() }} as last_load_id,
         {{ crm_latest_load('stg_callrail__loads') }} as callrail_last_load_id
 
     from unioned
+    {% if is_incremental() %}
+        left join {{ this }} as previous
+            on unioned.activity_id = previous.activity_id
+    {% endif %}
 
 )
 

@@ -180,18 +180,31 @@ mapping as (
 
     redone_calls as (
 
-        select activities.contact_id
+        select
+            activities.contact_id,
+            activities.previous_contact_id
         from {{ ref('activities') }} as activities
         where
             activities.batch_at > {{ crm_watermark('batch_at', 'timestamptz') }}
             and activities.activity_type = 'call'
-            and activities.contact_id is not null
+
+    ),
+
+    callers as (
+
+        -- contacts that gained, lost or changed a call
+        select redone_calls.contact_id from redone_calls
+        where redone_calls.contact_id is not null
+        union
+        select redone_calls.previous_contact_id from redone_calls
+        where redone_calls.previous_contact_id is not null
 
     ),
 
     customers_to_redo as (
 
-        -- customers whose contact was redone, or whose contact made a new call
+        -- customers the matching rewrote, and the customers of every contact
+        -- whose calls changed
         select
             redone_records.source_scope::bigint as tenant_id,
             redone_records.source_id::bigint as customer_id
@@ -201,9 +214,7 @@ mapping as (
         select
             links.source_scope::bigint as tenant_id,
             links.source_id::bigint as customer_id
-        from
-            (select distinct redone_calls.contact_id from redone_calls
-            ) as callers
+        from callers
         inner join {{ ref('int_contact_records_matched') }} as links
             on callers.contact_id = links.contact_id
         where links.source_system = 'servicetitan'

@@ -18,7 +18,9 @@
     record can affect: the changed records, every record that shares (or shared)
     an identifier with one, and everyone in those records' people and in their
     ZIP and house-number blocks (old and new). That set is closed: whatever lies
-    outside it is matched exactly as before. -#}
+    outside it is matched exactly as before. Of what it redid, a run writes the
+    changed records and the records whose match came out different, so that the
+    models downstream (which redo what this one wrote) redo only those. -#}
 {{
     config(
         materialized='incremental',
@@ -507,27 +509,80 @@ final as (
         anchored.phones,
         anchored.emails,
         anchored.zip,
-        anchored.house_number,
-        {% if is_incremental() %}
+        anchored.house_number
+    from anchored
+
+),
+
+{% if is_incremental() %}
+
+    written as (
+
+        select
+            final.*,
             previous.contact_id as previous_contact_id,
             array(
                 select previous_phone.value
                 from unnest(previous.phones) as previous_phone (value)
                 except
                 select current_phone.value
-                from unnest(anchored.phones) as current_phone (value)
+                from unnest(final.phones) as current_phone (value)
             ) as released_phones,
-        {% else %}
+            array(
+                select current_phone.value
+                from unnest(final.phones) as current_phone (value)
+                except
+                select previous_phone.value
+                from unnest(previous.phones) as previous_phone (value)
+            ) as added_phones,
+            {{ crm_batch_at() }} as batch_at
+        from final
+        left join {{ this }} as previous
+            on final.record_key = previous.record_key
+        where
+            final.record_key in (select changed.record_key from changed)
+            or (
+                final.contact_id,
+                final.cluster_key,
+                final.person_key,
+                final.is_primary,
+                final.match_rule,
+                final.matched_record_key,
+                final.confidence,
+                final.phones,
+                final.emails,
+                final.zip,
+                final.house_number
+            ) is distinct from (
+                previous.contact_id,
+                previous.cluster_key,
+                previous.person_key,
+                previous.is_primary,
+                previous.match_rule,
+                previous.matched_record_key,
+                previous.confidence,
+                previous.phones,
+                previous.emails,
+                previous.zip,
+                previous.house_number
+            )
+
+    )
+
+{% else %}
+
+    written as (
+
+        select
+            final.*,
             null::uuid as previous_contact_id,
             '{}'::text[] as released_phones,
-        {% endif %}
-        {{ crm_batch_at() }} as batch_at
-    from anchored
-    {% if is_incremental() %}
-        left join {{ this }} as previous
-            on anchored.record_key = previous.record_key
-    {% endif %}
+            final.phones as added_phones,
+            {{ crm_batch_at() }} as batch_at
+        from final
 
-)
+    )
 
-select * from final
+{% endif %}
+
+select * from written
