@@ -38,9 +38,13 @@ from lazi.ingest import source_env
 LOOKUPS = {
     "phone": "select customer_key from master.customers where primary_phone_normalized = %s",
     "email": "select customer_key from master.customers where lower(primary_email) = lower(%s)",
+    # the README's fuzzy lookup: the most similar distinct names, then their customers
     "fuzzy_name": (
-        "select customer_key, similarity(customer_name, %s) as score from master.customers "
-        "where customer_name %% %s order by score desc limit 10"
+        "select customers.customer_key, names.score from ("
+        "select customer_name, similarity(customer_name, %s) as score from marts.customer_names "
+        "where customer_name %% %s order by score desc limit 10) as names "
+        "join master.customers on customers.customer_name = names.customer_name "
+        "order by names.score desc, customers.customer_key limit 10"
     ),
 }
 

@@ -41,6 +41,7 @@ ST_SELECTOR = [
     "path:dbt_project/models/staging/servicetitan",
     "path:dbt_project/models/intermediate/servicetitan",
     "path:dbt_project/models/master",
+    "customer_names",  # the vocabulary of master.customers' names for fuzzy lookups
 ]
 INCREMENTAL_MODELS = ("customers", "jobs", "invoices", "estimates", "locations")
 MASTER_MODELS = (
@@ -116,7 +117,9 @@ class StWarehouse:
         return self.dbt("build", "--select", *ST_SELECTOR, *extra)
 
     def run_master(self, *extra: str) -> DbtRun:
-        return self.dbt("run", "--select", "path:dbt_project/models/master", *extra)
+        return self.dbt(
+            "run", "--select", "path:dbt_project/models/master", "customer_names", *extra
+        )
 
     def rows(self, query: str | sql.Composable, params: Any = None) -> list[dict[str, Any]]:
         with psycopg.connect(self.url, row_factory=dict_row) as conn:

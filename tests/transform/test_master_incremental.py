@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import psycopg
 import pytest
 
 from flows.transform import PER_LOAD_EXCLUDE
@@ -112,6 +113,47 @@ def test_incremental_state_matches_the_truth(
     st_warehouse: StWarehouse, incremental_rounds: dict[str, Any]
 ) -> None:
     assert truth_mismatches(st_warehouse) == {}
+
+
+def test_customer_names_answer_fuzzy_lookups_like_master_customers(
+    st_warehouse: StWarehouse, incremental_rounds: dict[str, Any]
+) -> None:
+    """After the incremental rounds (customers renamed among them), marts.customer_names holds
+    exactly the names master.customers has, and the README's fuzzy lookup through it finds the
+    customers a trigram search of master.customers finds."""
+    names = {r["customer_name"] for r in st_warehouse.rows("select * from marts.customer_names")}
+    expected = st_warehouse.rows(
+        "select distinct customer_name from master.customers where customer_name is not null"
+    )
+    assert names == {r["customer_name"] for r in expected}
+    renamed = st_warehouse.rows(
+        "select customer_name from master.customers where customer_name like '%Jr.'"
+    )
+    assert renamed and {r["customer_name"] for r in renamed} <= names
+    direct = (
+        "select customer_key, similarity(customer_name, %(q)s) as score"
+        " from master.customers where customer_name %% %(q)s"
+    )
+    through_names = (
+        "select customers.customer_key, names.score from ("
+        " select customer_name, similarity(customer_name, %(q)s) as score"
+        " from marts.customer_names where customer_name %% %(q)s) as names"
+        " join master.customers on customers.customer_name = names.customer_name"
+    )
+    samples = st_warehouse.rows(
+        "select customer_name from master.customers where length(customer_name) > 5"
+        " order by customer_key limit 20"
+    )
+    found = 0
+    for row in samples:
+        query = row["customer_name"][:3] + row["customer_name"][4:]  # a letter dropped
+        with psycopg.connect(st_warehouse.url) as conn:
+            conn.execute("set pg_trgm.similarity_threshold = 0.5")
+            a = sorted(conn.execute(direct, {"q": query}).fetchall())
+            b = sorted(conn.execute(through_names, {"q": query}).fetchall())
+        assert a == b, query
+        found += len(a)
+    assert found >= len(samples)
 
 
 def test_incremental_equals_full_refresh(

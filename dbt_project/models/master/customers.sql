@@ -16,6 +16,7 @@
             {'columns': ['primary_phone_normalized']},
             {'columns': ['lower(primary_email)']},
             {'columns': ['customer_name gin_trgm_ops'], 'type': 'gin'},
+            {'columns': ['customer_name']},
             {'columns': ['created_at']},
         ],
     )
