@@ -228,12 +228,32 @@ def _loader_url(url: str, role: str | None) -> str:
 
 def _finish_pending(pipeline: dlt.Pipeline) -> list[str]:
     """A previous run killed after extracting leaves packages behind: load them first."""
+    _drop_committed_extracts(pipeline)
     if not pipeline.has_pending_data:
         return []
     log.warning("%s: finishing a load interrupted by the previous run", pipeline.pipeline_name)
     pipeline.normalize()
     info = pipeline.load()
     return list(info.loads_ids)
+
+
+def _drop_committed_extracts(pipeline: dlt.Pipeline) -> None:
+    """dlt commits a normalized package by renaming it into the load folder and only then deletes
+    its extracted copy, file by file: a kill between the two, or during the delete, leaves an
+    extracted package (often missing its `new_jobs` folder) whose data is already committed.
+    Normalizing it again fails on the missing folder, on every later run. Its normalized package
+    holds all of its data, so the leftover is deleted."""
+    committed = set(pipeline.list_normalized_load_packages()) | set(
+        pipeline.list_completed_load_packages()
+    )
+    extracted = pipeline._get_normalize_storage().extracted_packages
+    for load_id in set(pipeline.list_extracted_load_packages()) & committed:
+        log.warning(
+            "%s: removing the extracted copy of package %s, already normalized by the previous run",
+            pipeline.pipeline_name,
+            load_id,
+        )
+        extracted.delete_package(load_id)
 
 
 def _load_after_schema_race(pipeline: dlt.Pipeline, failure: PipelineStepFailed) -> LoadInfo:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -25,7 +26,9 @@ PHASES = ("Extract", "Normalize", "Load")
 TRIALS = 21
 
 
-def start_sync(env: dict[str, str]) -> tuple[subprocess.Popen[str], list[str]]:
+def start_sync(
+    env: dict[str, str],
+) -> tuple[subprocess.Popen[str], list[str], threading.Thread]:
     proc = sync_process("servicetitan", env, merge_output=True)
     lines: list[str] = []
 
@@ -34,14 +37,16 @@ def start_sync(env: dict[str, str]) -> tuple[subprocess.Popen[str], list[str]]:
         for line in proc.stdout:
             lines.append(line)
 
-    threading.Thread(target=read, daemon=True).start()
-    return proc, lines
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    return proc, lines, reader
 
 
 def kill_during(env: dict[str, str], phase: str, rng: random.Random) -> str:
     """Start a sync, wait until dlt announces `phase`, wait a random moment, SIGKILL.
-    Returns the phase the process was last seen in when it died."""
-    proc, lines = start_sync(env)
+    Returns the phase the process was last seen in when it died, or "finished" for a run that
+    ended first, which must then have succeeded: every run after a kill repairs what it left."""
+    proc, lines, reader = start_sync(env)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
         if any(f" {phase} servicetitan" in line for line in lines):
@@ -54,6 +59,8 @@ def kill_during(env: dict[str, str], phase: str, rng: random.Random) -> str:
         os.kill(proc.pid, signal.SIGKILL)
         seen = next((p for line in reversed(lines) for p in PHASES if f" {p} " in line), "start")
     proc.wait(30)
+    reader.join(5)
+    assert seen != "finished" or proc.returncode == 0, "".join(lines[-40:])
     return seen
 
 
@@ -105,3 +112,25 @@ def _no_stray_processes():
     yield
     # Every sync above was waited for; nothing to clean, but fail loudly if one lingers.
     assert not [t for t in threading.enumerate() if t.name.startswith("sync-")]
+
+
+def test_an_extracted_copy_left_by_a_kill_after_normalizing_is_dropped(
+    sandbox: Sandbox, configured: dict[str, str], warehouse: str
+) -> None:
+    """dlt renames a normalized package into its load folder, then deletes the extracted copy:
+    a kill in between (seen in CI) left a copy without `new_jobs`, and every later run failed."""
+    env = {**os.environ, "DATABASE_URL": warehouse}
+    sync = [sys.executable, "-m", "lazi.cli", "sync", "servicetitan"]
+    first = subprocess.run(sync, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr[-2000:]
+    (working,) = Path(os.environ["LAZI_STATE_DIR"]).glob("dlt/*/lazi_servicetitan")
+    (loaded,) = (working / "load" / "loaded").iterdir()
+    leftover = working / "normalize" / "extracted" / loaded.name
+    shutil.copytree(loaded, leftover)
+    shutil.rmtree(leftover / "new_jobs")  # the delete had got that far
+
+    sandbox.world.advance(6)
+    second = subprocess.run(sync, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True)
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert not leftover.exists()
+    assert_raw_matches_world(warehouse, sandbox)
