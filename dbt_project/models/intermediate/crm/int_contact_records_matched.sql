@@ -98,30 +98,16 @@ records_all as (
         -- identifier at once makes GIN test each candidate row against all of
         -- them (8 s per table for 21,000 identifiers at 1,000,000 customers)
         select changed.record_key from changed
-        union
-        select holders.record_key
-        from changed_identifiers as ids
-        inner join {{ ref('int_contact_records_unioned') }} as holders
-            on holders.phones @> array[ids.identifier_value]
-        where ids.identifier_kind = 'phone'
-        union
-        select holders.record_key
-        from changed_identifiers as ids
-        inner join {{ ref('int_contact_records_unioned') }} as holders
-            on holders.emails @> array[ids.identifier_value]
-        where ids.identifier_kind = 'email'
-        union
-        select holders.record_key
-        from changed_identifiers as ids
-        inner join {{ this }} as holders
-            on holders.phones @> array[ids.identifier_value]
-        where ids.identifier_kind = 'phone'
-        union
-        select holders.record_key
-        from changed_identifiers as ids
-        inner join {{ this }} as holders
-            on holders.emails @> array[ids.identifier_value]
-        where ids.identifier_kind = 'email'
+        {% for holders in [ref('int_contact_records_unioned'), this] %}
+            {% for kind, column in [('phone', 'phones'), ('email', 'emails')] %}
+                union
+                select holders.record_key
+                from changed_identifiers as ids
+                inner join {{ holders }} as holders
+                    on holders.{{ column }} @> array[ids.identifier_value]
+                where ids.identifier_kind = '{{ kind }}'
+            {% endfor %}
+        {% endfor %}
 
     ),
 
