@@ -118,7 +118,12 @@ class StWarehouse:
 
     def run_master(self, *extra: str) -> DbtRun:
         return self.dbt(
-            "run", "--select", "path:dbt_project/models/master", "customer_names", *extra
+            "run",
+            "--select",
+            "path:dbt_project/models/master",
+            "int_job_revenue",  # what master.technicians credits
+            "customer_names",
+            *extra,
         )
 
     def rows(self, query: str | sql.Composable, params: Any = None) -> list[dict[str, Any]]:
@@ -234,22 +239,29 @@ def checked_counts(warehouse: StWarehouse) -> dict[str, Decimal | int]:
 # ---- incremental equals full refresh ----------------------------------------------------
 
 
-def snapshot_master(warehouse: StWarehouse, schema: str, models: tuple[str, ...]) -> None:
-    """Copy master tables into `schema` (replacing an earlier copy)."""
+def snapshot_master(
+    warehouse: StWarehouse, schema: str, models: tuple[str, ...], source: str = "master"
+) -> None:
+    """Copy tables of `source` (master) into `schema` (replacing an earlier copy)."""
     warehouse.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(schema)))
     warehouse.execute(sql.SQL("create schema {}").format(sql.Identifier(schema)))
     for model in models:
         warehouse.execute(
-            sql.SQL("create table {}.{} as select * from master.{}").format(
-                sql.Identifier(schema), sql.Identifier(model), sql.Identifier(model)
+            sql.SQL("create table {}.{} as select * from {}.{}").format(
+                sql.Identifier(schema),
+                sql.Identifier(model),
+                sql.Identifier(source),
+                sql.Identifier(model),
             )
         )
 
 
-def differences(warehouse: StWarehouse, schema: str, model: str) -> tuple[int, int, int]:
-    """(rows only in the copy, rows only in master, rows in master): EXCEPT both ways."""
+def differences(
+    warehouse: StWarehouse, schema: str, model: str, source: str = "master"
+) -> tuple[int, int, int]:
+    """(rows only in the copy, rows only in `source`, rows in `source`): EXCEPT both ways."""
     copy = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(model))
-    live = sql.SQL("master.{}").format(sql.Identifier(model))
+    live = sql.SQL("{}.{}").format(sql.Identifier(source), sql.Identifier(model))
     query = sql.SQL(
         "select (select count(*) from (select * from {copy} except all select * from {live}) a)"
         " as only_copy,"

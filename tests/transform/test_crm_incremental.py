@@ -40,6 +40,7 @@ INCREMENTAL = {
     "activities": "crm.activities",
     "job_attribution": "marts.job_attribution",
     "int_callrail_calls_persisted": "staging.int_callrail_calls_persisted",
+    "int_contact_identifiers": "staging.int_contact_identifiers",
 }
 # run bookkeeping: differs between an incremental and a full build by design
 BOOKKEEPING = {

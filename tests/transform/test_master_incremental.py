@@ -52,13 +52,17 @@ def awkward_changes(warehouse: StWarehouse, round_number: int) -> None:
         col("technicians").patch(technician["id"], {"name": technician["name"] + " II"})
         job_type = _live(warehouse, "job_types", tenant, round_number)
         col("job_types").patch(job_type["id"], {"name": job_type["name"] + " (new)"})
-    elif kind == 1:  # an invoice and a job move to another customer
+    elif kind == 1:  # an invoice and a job move to another customer, an invoice to another job
         a = _live(warehouse, "customers", tenant, round_number)
         b = _live(warehouse, "customers", tenant, round_number + 1)
         invoice = _live(warehouse, "invoices", tenant, round_number)
         col("invoices").patch(invoice["id"], {"customer": {"id": b["id"], "name": b["name"]}})
         job = _live(warehouse, "jobs", tenant, round_number)
         col("jobs").patch(job["id"], {"customerId": a["id"]})
+        # and an invoice moves to another job (its revenue leaves the first job)
+        moved = _live(warehouse, "invoices", tenant, round_number + 4)
+        target = _live(warehouse, "jobs", tenant, round_number + 5, jobStatus="Completed")
+        col("invoices").patch(moved["id"], {"job": {**(moved["job"] or {}), "id": target["id"]}})
     elif kind == 2:  # a payment moves to another invoice, another one is voided
         payment = _live(warehouse, "payments", tenant, round_number)
         target = _live(warehouse, "invoices", tenant, round_number + 3)
@@ -160,14 +164,17 @@ def test_incremental_equals_full_refresh(
     st_warehouse: StWarehouse, incremental_rounds: dict[str, Any]
 ) -> None:
     snapshot_master(st_warehouse, "incremental_copy", MASTER_MODELS)
+    snapshot_master(st_warehouse, "incremental_staging", ("int_job_revenue",), source="staging")
     st_warehouse.run_master("--full-refresh")
-    for model in MASTER_MODELS:
-        only_incremental, only_full, total = differences(st_warehouse, "incremental_copy", model)
+    compared = [(model, "incremental_copy", "master") for model in MASTER_MODELS]
+    compared.append(("int_job_revenue", "incremental_staging", "staging"))
+    for model, copy, source in compared:
+        only_incremental, only_full, total = differences(st_warehouse, copy, model, source)
         assert (only_incremental, only_full) == (0, 0), (model, only_incremental, only_full, total)
         assert total > 0, model
     # and the incremental build still merges on top of the full refresh without change
     run = st_warehouse.run_master()
-    for model in INCREMENTAL_MODELS:
+    for model in (*INCREMENTAL_MODELS, "int_job_revenue"):
         assert run.rows_affected(model) == 0, model
 
 

@@ -8,15 +8,9 @@
 
 with
 
-jobs as (
+job_revenue as (
 
-    select * from {{ ref('jobs') }}
-
-),
-
-invoices as (
-
-    select * from {{ ref('invoices') }}
+    select * from {{ ref('int_job_revenue') }}
 
 ),
 
@@ -29,30 +23,19 @@ technicians as (
 completed_jobs as (
 
     select
-        jobs.tenant_id,
-        jobs.job_id,
-        jobs.technician_ids,
+        job_revenue.tenant_id,
+        job_revenue.job_id,
+        job_revenue.technician_ids,
+        job_revenue.revenue,
         date_trunc(
-            'month', jobs.completed_at at time zone '{{ time_zone }}'
+            'month', job_revenue.completed_at at time zone '{{ time_zone }}'
         )::date as period_start
-    from jobs
+    from job_revenue
     where
-        jobs.is_active
-        and not jobs.is_deleted
-        and jobs.job_status = 'Completed'
-        and jobs.completed_at is not null
-
-),
-
-job_revenue as (
-
-    select
-        invoices.tenant_id,
-        invoices.job_id,
-        sum(invoices.total) as revenue
-    from invoices
-    where invoices.is_active and not invoices.is_deleted
-    group by 1, 2
+        job_revenue.is_active
+        and not job_revenue.is_deleted
+        and job_revenue.job_status = 'Completed'
+        and job_revenue.completed_at is not null
 
 ),
 
@@ -65,15 +48,11 @@ technician_jobs as (
         credited.technician_id,
         completed_jobs.period_start,
         completed_jobs.job_id,
-        coalesce(job_revenue.revenue, 0) as revenue
+        completed_jobs.revenue
     from completed_jobs
     cross join
         lateral unnest(completed_jobs.technician_ids)
             as credited (technician_id)
-    left join job_revenue
-        on
-            completed_jobs.tenant_id = job_revenue.tenant_id
-            and completed_jobs.job_id = job_revenue.job_id
 
 ),
 

@@ -14,15 +14,9 @@ business_units as (
 
 ),
 
-jobs as (
+job_revenue as (
 
-    select * from {{ ref('jobs') }}
-
-),
-
-invoices as (
-
-    select * from {{ ref('invoices') }}
+    select * from {{ ref('int_job_revenue') }}
 
 ),
 
@@ -30,27 +24,13 @@ technician_jobs as (
 
     -- one row per live job and technician holding an active assignment on it
     select
-        jobs.tenant_id,
-        jobs.job_id,
-        jobs.job_status,
-        unnest(jobs.technician_ids) as technician_id
-    from jobs
-    where jobs.is_active and not jobs.is_deleted
-
-),
-
-job_revenue as (
-
-    select
-        invoices.tenant_id,
-        invoices.job_id,
-        sum(invoices.total) as invoiced_total
-    from invoices
-    where
-        invoices.is_active
-        and not invoices.is_deleted
-        and invoices.job_id is not null
-    group by 1, 2
+        job_revenue.tenant_id,
+        job_revenue.job_id,
+        job_revenue.job_status,
+        job_revenue.revenue,
+        unnest(job_revenue.technician_ids) as technician_id
+    from job_revenue
+    where job_revenue.is_active and not job_revenue.is_deleted
 
 ),
 
@@ -62,14 +42,10 @@ technician_summary as (
         count(distinct technician_jobs.job_id) filter (
             where technician_jobs.job_status is distinct from 'Canceled'
         ) as total_jobs,
-        sum(job_revenue.invoiced_total) filter (
+        sum(technician_jobs.revenue) filter (
             where technician_jobs.job_status = 'Completed'
         ) as total_revenue
     from technician_jobs
-    left join job_revenue
-        on
-            technician_jobs.tenant_id = job_revenue.tenant_id
-            and technician_jobs.job_id = job_revenue.job_id
     group by 1, 2
 
 ),
