@@ -29,7 +29,7 @@ import psycopg
 
 from bench.ingest import RESULTS, start_stand_ins
 from flows.transform import PER_LOAD_ENV, PER_LOAD_EXCLUDE
-from lazi.config import PROJECT_ROOT
+from lazi.config import PROJECT_ROOT, mask_secrets
 from lazi.db.migrate import migrate
 from lazi.db.scratch import create_database, start_cluster
 from lazi.dbt_env import dbt_environment
@@ -158,7 +158,8 @@ def main() -> None:
         stand_ins.wait(30)
         if args.keep:
             print(
-                f"kept: the warehouse is {url}; stop it with `{cluster.bin_dir()}/pg_ctl stop -D "
+                f"kept: the warehouse is {mask_secrets(url)} (password in "
+                f"{cluster.password_file}); stop it with `{cluster.bin_dir()}/pg_ctl stop -D "
                 f"{work / 'pg' / 'pgdata'}` and remove {work}",
                 flush=True,
             )
