@@ -42,6 +42,8 @@ invoices_all as not materialized (
 ),
 
 {% if is_incremental() %}
+    {#- one catalog query at compile time, for both filters -#}
+    {%- set watermark = servicetitan_watermark() %}
 
     changed_invoices as (
 
@@ -50,7 +52,7 @@ invoices_all as not materialized (
             invoices_all.invoice_id,
             invoices_all.job_id
         from invoices_all
-        where invoices_all.last_load_id > {{ servicetitan_watermark() }}
+        where invoices_all.last_load_id > {{ watermark }}
 
     ),
 
@@ -60,7 +62,7 @@ invoices_all as not materialized (
             jobs_all.tenant_id,
             jobs_all.job_id
         from jobs_all
-        where jobs_all.last_load_id > {{ servicetitan_watermark() }}
+        where jobs_all.last_load_id > {{ watermark }}
         union
         select
             changed_invoices.tenant_id,
