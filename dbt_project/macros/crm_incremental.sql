@@ -18,6 +18,7 @@
     {%- if not execute or not is_incremental() -%}
         {{ return(empty) }}
     {%- endif -%}
+    {%- do check_cursor_column(column) -%}
     {%- set query -%}
         select max({{ column }})::text from {{ this }}
     {%- endset -%}
@@ -31,11 +32,6 @@
 {#- The newest completed load of a vendor, as a scalar subquery (null before any). -#}
 {% macro crm_latest_load(loads_model) -%}
     (select max(loads.load_id) from {{ ref(loads_model) }} as loads)
-{%- endmacro %}
-
-{#- This run's stamp: when the dbt invocation started. -#}
-{% macro crm_batch_at() -%}
-    '{{ run_started_at.isoformat() }}'::timestamptz
 {%- endmacro %}
 
 {#- The current rows of a staging view for a set of keys: `keys` is a CTE holding the

@@ -39,6 +39,7 @@
         {{ return("''") }}
     {%- endif -%}
     {%- set lookback = var('servicetitan_lookback_seconds', 0) | float -%}
+    {%- do check_cursor_column('last_load_id') -%}
     {%- set query -%}
         select coalesce(
             (max(last_load_id)::numeric - {{ lookback }})::text, ''
@@ -47,6 +48,51 @@
     {%- endset -%}
     {%- set watermark = run_query(query).columns[0].values()[0] -%}
     {{ return("'" ~ watermark ~ "'") }}
+{%- endmacro %}
+
+{#-
+    An incremental model reads max() of its cursor column at every run: without an index
+    that leads with the column, that is a scan of the whole table (seconds on the large
+    tables, where the rest of a run after a load reads a few thousand rows by key). A table
+    built before its model declared the index keeps running without it, with a warning,
+    until `dbt build --full-refresh` rebuilds it; one built before the model had the column
+    at all stops the run with that advice.
+-#}
+{% macro check_cursor_column(column) -%}
+    {%- set query -%}
+        select
+            count(*) as columns_found,
+            count(*) filter (
+                where exists (
+                    select
+                    from pg_catalog.pg_index as indexes
+                    where
+                        indexes.indrelid = attributes.attrelid
+                        and indexes.indkey[0] = attributes.attnum
+                )
+            ) as indexes_found
+        from pg_catalog.pg_attribute as attributes
+        where
+            attributes.attrelid
+            = to_regclass(format('%I.%I', '{{ this.schema }}', '{{ this.identifier }}'))
+            and attributes.attname = '{{ column }}'
+            and not attributes.attisdropped
+    {%- endset -%}
+    {%- set found = run_query(query).rows[0] -%}
+    {%- if found[0] == 0 -%}
+        {{ exceptions.raise_compiler_error(
+            this ~ " has no column " ~ column ~ ", the model's incremental cursor: it was "
+            ~ "built by an earlier version of the model. Rebuild it once with "
+            ~ "`dbt build --full-refresh --select " ~ this.identifier ~ "`."
+        ) }}
+    {%- elif found[1] == 0 -%}
+        {%- do exceptions.warn(
+            "No index leads with " ~ this ~ "." ~ column ~ ", the model's incremental "
+            ~ "cursor: every run scans the whole table for its max(). Declare the index "
+            ~ "and rebuild the model once with `dbt build --full-refresh --select "
+            ~ this.identifier ~ "`."
+        ) -%}
+    {%- endif -%}
 {%- endmacro %}
 
 {#- The newest completed ServiceTitan load, as a scalar subquery (null before any load). -#}
@@ -132,12 +178,23 @@
     alone or a nested loop, which is quadratic. A full
     build joins whole tables, where hash joins are always the right plan. Incremental runs
     keep the planner's choice (their lookups need nested loops) unless `incremental_too`:
-    for a model whose incremental run also joins CTEs of thousands of rows (estimated at
-    one) to whole tables.
+    for a model whose incremental run joins CTEs of thousands of rows (estimated at one or
+    two hundred) to each other or to whole tables, and reads the tables through explicit
+    key-by-key lookups (crm_lookup: a lateral subquery is a nested loop whatever the
+    settings). `full_build=false` leaves a full build to the planner.
 -#}
-{% macro full_build_hints(incremental_too=false) -%}
-    {%- if incremental_too or not is_incremental() -%}
+{% macro full_build_hints(incremental_too=false, full_build=true) -%}
+    {%- if (incremental_too and is_incremental()) or (full_build and not is_incremental()) -%}
         set local enable_mergejoin = off;
         set local enable_nestloop = off
     {%- endif -%}
+{%- endmacro %}
+
+{#-
+    This run's stamp, batch_at on every row an incremental model writes: when the dbt
+    invocation started. The CRM models' cursor (crm_incremental.sql); on every incremental
+    model it is what a build after each load tests (test_scope.sql): the rows it wrote.
+-#}
+{% macro run_batch_at() -%}
+    '{{ run_started_at.isoformat() }}'::timestamptz
 {%- endmacro %}

@@ -24,7 +24,7 @@
         ) }}
     {%- endif -%}
     {%- if rows == 'written' and written_rows_are_stamped() -%}
-        {%- do filters.append('batch_at = ' ~ crm_batch_at()) -%}
+        {%- do filters.append('batch_at = ' ~ run_batch_at()) -%}
     {%- endif -%}
     {%- if filters -%}
         {{ return('(select * from ' ~ relation ~ ' where ' ~ filters | join(' and ')

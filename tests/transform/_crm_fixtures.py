@@ -67,10 +67,10 @@ class CrmWarehouse:
         return run_dbt(self.url, self.dbt_target, list(args), env)
 
 
-def run_dbt(
+def dbt_process(
     url: str, target: Path, args: list[str], extra_env: dict[str, str] | None = None
-) -> float:
-    """Run dbt in the project with its own target/log folders; fail with dbt's output."""
+) -> subprocess.CompletedProcess[str]:
+    """dbt in the project with its own target/log folders, its output captured."""
     env = {
         **os.environ,
         **dbt_environment(url),
@@ -78,10 +78,17 @@ def run_dbt(
         "DBT_LOG_PATH": str(target / "logs"),
         **(extra_env or {}),
     }
-    started = time.perf_counter()
-    done = subprocess.run(
+    return subprocess.run(
         [DBT, *args], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, check=False
     )
+
+
+def run_dbt(
+    url: str, target: Path, args: list[str], extra_env: dict[str, str] | None = None
+) -> float:
+    """Run dbt; fail with dbt's output."""
+    started = time.perf_counter()
+    done = dbt_process(url, target, args, extra_env)
     elapsed = time.perf_counter() - started
     if done.returncode != 0:
         lines = [ln for ln in done.stdout.splitlines() if "START" not in ln and " PASS " not in ln]

@@ -121,7 +121,9 @@ class StWarehouse:
             "run",
             "--select",
             "path:dbt_project/models/master",
-            "int_job_revenue",  # what master.technicians credits
+            # what master.technicians credits
+            "int_job_revenue",
+            "int_technician_job_totals",
             "customer_names",
             *extra,
         )
@@ -259,15 +261,22 @@ def snapshot_master(
 def differences(
     warehouse: StWarehouse, schema: str, model: str, source: str = "master"
 ) -> tuple[int, int, int]:
-    """(rows only in the copy, rows only in `source`, rows in `source`): EXCEPT both ways."""
+    """(rows only in the copy, rows only in `source`, rows in `source`): EXCEPT both ways, on
+    every column but batch_at (when the run that wrote the row started)."""
     copy = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(model))
     live = sql.SQL("{}.{}").format(sql.Identifier(source), sql.Identifier(model))
+    names = warehouse.rows(
+        "select column_name from information_schema.columns where table_schema = %s"
+        " and table_name = %s and column_name <> 'batch_at' order by ordinal_position",
+        (source, model),
+    )
+    columns = sql.SQL(", ").join(sql.Identifier(r["column_name"]) for r in names)
     query = sql.SQL(
-        "select (select count(*) from (select * from {copy} except all select * from {live}) a)"
+        "select (select count(*) from (select {c} from {copy} except all select {c} from {live}) a)"
         " as only_copy,"
-        " (select count(*) from (select * from {live} except all select * from {copy}) b)"
+        " (select count(*) from (select {c} from {live} except all select {c} from {copy}) b)"
         " as only_master,"
         " (select count(*) from {live}) as total"
-    ).format(copy=copy, live=live)
+    ).format(c=columns, copy=copy, live=live)
     row = warehouse.rows(query)[0]
     return row["only_copy"], row["only_master"], row["total"]

@@ -568,7 +568,7 @@ final as (
         {% else %}
             null::uuid as previous_contact_id,
         {% endif %}
-        {{ crm_batch_at() }} as batch_at,
+        {{ run_batch_at() }} as batch_at,
         {{ servicetitan_latest_completed_load() }} as last_load_id,
         {{ crm_latest_load('stg_callrail__loads') }} as callrail_last_load_id
 

@@ -320,7 +320,7 @@ final as (
         aggregated.updated_at,
 
         ---------- run bookkeeping
-        {{ crm_batch_at() }} as batch_at
+        {{ run_batch_at() }} as batch_at
 
     from aggregated
     left join person_phones

@@ -1,10 +1,23 @@
+{#- Incremental (delete+insert on location_id, opportunity_id): a run redoes the
+    opportunities with a GoHighLevel version loaded since the newest load its
+    rows carry, those of the GoHighLevel contacts whose link to a CRM contact the
+    matching redid since this model last ran, and every opportunity when a
+    pipeline or stage it shows changed (stages_fingerprint). Opportunities never
+    disappear (a deleted one stays, flagged), so nothing else has to go. -#}
+{{
+    config(
+        materialized='incremental',
+        unique_key=['location_id', 'opportunity_id'],
+        incremental_strategy='delete+insert',
+        pre_hook="{{ full_build_hints(incremental_too=true, full_build=false) }}",
+    )
+}}
+
+-- change capture (used only by incremental runs):
+-- depends_on: {{ ref('stg_gohighlevel__record_versions') }}
+-- depends_on: {{ ref('stg_gohighlevel__loads') }}
+
 with
-
-opportunities as (
-
-    select * from {{ ref('stg_gohighlevel__opportunities') }}
-
-),
 
 pipelines as (
 
@@ -18,31 +31,186 @@ stages as (
 
 ),
 
-links as (
+stages_fingerprint as (
 
-    select * from {{ ref('contact_links') }}
+    -- what the rows show of pipelines and stages, as one value: when it
+    -- changes, every opportunity is redone
+    select
+        md5(
+            coalesce(
+                (
+                    select
+                        string_agg(
+                            concat_ws(
+                                '|',
+                                pipelines.location_id,
+                                pipelines.pipeline_id,
+                                pipelines.pipeline_name
+                            ),
+                            ','
+                            order by
+                                pipelines.location_id, pipelines.pipeline_id
+                        )
+                    from pipelines
+                ),
+                ''
+            )
+            || '/'
+            || coalesce(
+                (
+                    select
+                        string_agg(
+                            concat_ws(
+                                '|',
+                                stages.location_id,
+                                stages.pipeline_id,
+                                stages.stage_id,
+                                stages.stage_name,
+                                stages.stage_position,
+                                stages.probability_percent
+                            ),
+                            ','
+                            order by
+                                stages.location_id,
+                                stages.pipeline_id,
+                                stages.stage_id
+                        )
+                    from stages
+                ),
+                ''
+            )
+        ) as fingerprint
 
 ),
+
+{% if is_incremental() %}
+
+    previous_fingerprint as (
+
+        -- every row carries the fingerprint of the run that wrote it, and a
+        -- run whose fingerprint changed rewrote every row: the newest row has
+        -- it (one row by the batch_at index)
+        select (
+            select previous.stages_fingerprint
+            from {{ this }} as previous
+            order by previous.batch_at desc
+            limit 1
+        ) as fingerprint
+
+    ),
+
+    relinked as (
+
+        -- GoHighLevel contacts whose link the matching redid since this model
+        -- last ran (contact_links carries the matching's batch_at)
+        select
+            links.source_scope as location_id,
+            links.source_id as ghl_contact_id
+        from {{ ref('contact_links') }} as links
+        where
+            links.batch_at > {{ crm_watermark('batch_at', 'timestamptz') }}
+            and links.source_system = 'gohighlevel'
+
+    ),
+
+    opportunity_keys as (
+
+        {{ crm_changed_records(
+            'gohighlevel',
+            'opportunities',
+            'location_id',
+            'opportunity_id',
+            'ghl_last_load_id',
+        ) }}
+        union
+        select
+            relinked_opportunities.location_id,
+            relinked_opportunities.opportunity_id
+        from (
+            {{ crm_lookup(this, 'relinked', ['location_id', 'ghl_contact_id']) }}
+        ) as relinked_opportunities
+        union
+        select
+            previous.location_id,
+            previous.opportunity_id
+        from {{ this }} as previous
+        cross join stages_fingerprint
+        cross join previous_fingerprint
+        where
+            stages_fingerprint.fingerprint
+            is distinct from previous_fingerprint.fingerprint
+
+    ),
+
+    opportunities as (
+
+        {{ crm_lookup(
+            ref('stg_gohighlevel__opportunities'),
+            'opportunity_keys',
+            ['location_id', 'opportunity_id'],
+        ) }}
+
+    ),
+
+    links as (
+
+        -- the opportunities' contacts' links, key by key
+        select matched_links.*
+        from (
+            select distinct
+                opportunities.location_id,
+                opportunities.contact_id
+            from opportunities
+        ) as wanted
+        cross join lateral (
+            select contact_links.*
+            from {{ ref('contact_links') }} as contact_links
+            where
+                contact_links.source_system = 'gohighlevel'
+                and contact_links.source_scope = wanted.location_id
+                and contact_links.source_id = wanted.contact_id
+            offset 0  -- noqa: AM09
+        ) as matched_links
+
+    ),
+
+{% else %}
+
+    opportunities as (
+
+        select * from {{ ref('stg_gohighlevel__opportunities') }}
+
+    ),
+
+    links as (
+
+        select * from {{ ref('contact_links') }}
+
+    ),
+
+{% endif %}
 
 final as (
 
     select
+        -- text, as the contract has it: raw's key columns are varchar, and an
+        -- incremental run's rows must have the table's column types
         ---------- ids
-        opportunities.opportunity_id,
-        opportunities.location_id,
+        opportunities.opportunity_id::text as opportunity_id,
+        opportunities.location_id::text as location_id,
         links.contact_id,
-        opportunities.contact_id as ghl_contact_id,
-        opportunities.pipeline_id,
-        opportunities.stage_id,
-        opportunities.assigned_user_id as owner_id,
-        opportunities.lost_reason_id,
+        opportunities.contact_id::text as ghl_contact_id,
+        opportunities.pipeline_id::text as pipeline_id,
+        opportunities.stage_id::text as stage_id,
+        opportunities.assigned_user_id::text as owner_id,
+        opportunities.lost_reason_id::text as lost_reason_id,
 
         ---------- strings
-        opportunities.opportunity_name,
+        opportunities.opportunity_name::text as opportunity_name,
         pipelines.pipeline_name,
         stages.stage_name,
-        opportunities.status,
-        opportunities.lead_source,
+        opportunities.status::text as status,
+        opportunities.lead_source::text as lead_source,
 
         ---------- numerics
         opportunities.monetary_value::numeric(14, 2) as value,  -- noqa: RF04
@@ -68,7 +236,12 @@ final as (
         opportunities.created_at,
         opportunities.updated_at,
         opportunities.last_stage_change_at,
-        opportunities.last_status_change_at
+        opportunities.last_status_change_at,
+
+        ---------- run bookkeeping (incremental cursors)
+        stages_fingerprint.fingerprint as stages_fingerprint,
+        {{ run_batch_at() }} as batch_at,
+        {{ crm_latest_load('stg_gohighlevel__loads') }} as ghl_last_load_id
 
     from opportunities
     left join links
@@ -85,6 +258,7 @@ final as (
             opportunities.location_id = stages.location_id
             and opportunities.pipeline_id = stages.pipeline_id
             and opportunities.stage_id = stages.stage_id
+    cross join stages_fingerprint
 
 )
 

@@ -4,9 +4,11 @@
     (marts.job_attribution); `servicetitan` rows group jobs by the campaign
     ServiceTitan booked them under. A job counts when it is active, not deleted
     and not canceled; its revenue is the sum of its active invoices' totals. -#}
+-- not materialized: read twice, a materialized job_attribution was copied
+-- whole (2.2 M rows, 700 MB at 1,000,000 customers) into a temporary file
 with
 
-attribution as (
+attribution as not materialized (
 
     select * from {{ ref('job_attribution') }}
 

@@ -46,7 +46,7 @@ campaigns as (
 
 calls as (
 
-    select * from {{ ref('stg_callrail__calls') }}
+    select * from {{ ref('int_callrail_calls_persisted') }}
 
 ),
 
@@ -167,8 +167,15 @@ mapping as (
 
     previous_mapping as (
 
-        select max(previous.mapping_fingerprint) as fingerprint
-        from {{ this }} as previous
+        -- every row carries the mapping of the run that wrote it, and a run
+        -- whose mapping changed rewrote every row: the newest row has it (one
+        -- row by the batch_at index, not a scan of every job)
+        select (
+            select previous.mapping_fingerprint
+            from {{ this }} as previous
+            order by previous.batch_at desc
+            limit 1
+        ) as fingerprint
 
     ),
 
@@ -180,11 +187,35 @@ mapping as (
 
     ),
 
+    relinked_jobs as (
+
+        -- jobs of the customers the matching rewrote that show another contact
+        -- than the customer's record has now (this table's (tenant_id,
+        -- customer_id) index, customer by customer)
+        select relinked.tenant_id, relinked.job_id
+        from redone_records
+        cross join lateral (
+            select previous.tenant_id, previous.job_id
+            from {{ this }} as previous
+            where
+                previous.tenant_id = redone_records.source_scope::bigint
+                and previous.customer_id = redone_records.source_id::bigint
+                and previous.contact_id is distinct from redone_records.contact_id
+            offset 0  -- noqa: AM09
+        ) as relinked
+        where redone_records.source_system = 'servicetitan'
+
+    ),
+
     redone_calls as (
 
+        -- calls activities rewrote since this model last ran: new ones, and
+        -- those that changed, moved to another contact or were deleted
         select
             activities.contact_id,
-            activities.previous_contact_id
+            activities.source_scope as callrail_account_id,
+            activities.source_id as callrail_call_id,
+            activities.occurred_at
         from {{ ref('activities') }} as activities
         where
             activities.batch_at > {{ crm_watermark('batch_at', 'timestamptz') }}
@@ -192,34 +223,59 @@ mapping as (
 
     ),
 
-    callers as (
+    attributed_jobs as (
 
-        -- contacts that gained, lost or changed a call
-        select redone_calls.contact_id from redone_calls
-        where redone_calls.contact_id is not null
-        union
-        select redone_calls.previous_contact_id from redone_calls
-        where redone_calls.previous_contact_id is not null
+        -- jobs whose last touch is one of those calls
+        select previous.tenant_id, previous.job_id
+        from (
+            {{ crm_lookup(
+                this, 'redone_calls', ['callrail_account_id', 'callrail_call_id']
+            ) }}
+        ) as previous
 
     ),
 
-    customers_to_redo as (
+    call_windows as (
 
-        -- customers the matching rewrote, and the customers of every contact
-        -- whose calls changed
+        -- a call can become the last touch only of its contact's jobs created
+        -- from its start until the attribution window after it
         select
-            redone_records.source_scope::bigint as tenant_id,
-            redone_records.source_id::bigint as customer_id
-        from redone_records
-        where redone_records.source_system = 'servicetitan'
-        union
+            redone_calls.contact_id,
+            min(redone_calls.occurred_at) as window_start,
+            max(redone_calls.occurred_at)
+            + interval '{{ window_days }} days' as window_end
+        from redone_calls
+        where redone_calls.contact_id is not null
+        group by 1
+
+    ),
+
+    called_jobs as (
+
         select
-            links.source_scope::bigint as tenant_id,
-            links.source_id::bigint as customer_id
-        from callers
-        inner join {{ ref('int_contact_records_matched') }} as links
-            on callers.contact_id = links.contact_id
-        where links.source_system = 'servicetitan'
+            customer_jobs.tenant_id,
+            customer_jobs.job_id
+        from call_windows
+        cross join lateral (
+            select
+                customers.source_scope::bigint as tenant_id,
+                customers.source_id::bigint as customer_id
+            from {{ ref('int_contact_records_matched') }} as customers
+            where
+                customers.contact_id = call_windows.contact_id
+                and customers.source_system = 'servicetitan'
+            offset 0  -- noqa: AM09
+        ) as called_customers
+        cross join lateral (
+            select jobs.tenant_id, jobs.job_id
+            from {{ ref('jobs') }} as jobs
+            where
+                jobs.tenant_id = called_customers.tenant_id
+                and jobs.customer_id = called_customers.customer_id
+                and jobs.created_at
+                between call_windows.window_start and call_windows.window_end
+            offset 0  -- noqa: AM09
+        ) as customer_jobs
 
     ),
 
@@ -239,14 +295,12 @@ mapping as (
             invoices.last_load_id > {{ crm_watermark('last_load_id') }}
             and invoices.job_id is not null
         union
-        select
-            jobs_all.tenant_id,
-            jobs_all.job_id
-        from customers_to_redo
-        inner join jobs_all
-            on
-                customers_to_redo.tenant_id = jobs_all.tenant_id
-                and customers_to_redo.customer_id = jobs_all.customer_id
+        select relinked_jobs.tenant_id, relinked_jobs.job_id from relinked_jobs
+        union
+        select attributed_jobs.tenant_id, attributed_jobs.job_id
+        from attributed_jobs
+        union
+        select called_jobs.tenant_id, called_jobs.job_id from called_jobs
         union
         select
             jobs_all.tenant_id,
@@ -260,12 +314,7 @@ mapping as (
 
     jobs as (
 
-        select jobs_all.*
-        from job_keys
-        inner join jobs_all
-            on
-                job_keys.tenant_id = jobs_all.tenant_id
-                and job_keys.job_id = jobs_all.job_id
+        {{ crm_lookup(ref('jobs'), 'job_keys', ['tenant_id', 'job_id']) }}
 
     ),
 
@@ -279,56 +328,96 @@ mapping as (
 
 {% endif %}
 
+{#- An incremental run reads the customers' contacts, the contacts' calls and
+    the jobs' invoices key by key through their indexes (crm_lookup); joined
+    whole, the planner hints above made it scan the 2 M matched records, the
+    9 M activities and the 2.2 M invoices on every run (select 14.6 -> 9.9 s at
+    1,000,000 customers). -#}
 job_contacts as (
 
     select
         jobs.*,
         links.contact_id
     from jobs
-    left join {{ ref('int_contact_records_matched') }} as links
-        on
-            links.source_system = 'servicetitan'
-            and jobs.tenant_id::text = links.source_scope
-            and jobs.customer_id::text = links.source_id
+    {% if is_incremental() %}
+        left join lateral (
+            select customer_links.contact_id
+            from {{ ref('int_contact_records_matched') }} as customer_links
+            where
+                customer_links.source_system = 'servicetitan'
+                and customer_links.source_scope = jobs.tenant_id::text
+                and customer_links.source_id = jobs.customer_id::text
+            offset 0  -- noqa: AM09
+        ) as links on true
+    {% else %}
+        left join {{ ref('int_contact_records_matched') }} as links
+            on
+                links.source_system = 'servicetitan'
+                and jobs.tenant_id::text = links.source_scope
+                and jobs.customer_id::text = links.source_id
+    {% endif %}
+
+),
+
+contact_activities as (
+
+    {% if is_incremental() %}
+        {{ crm_lookup(ref('activities'), 'job_contacts', ['contact_id']) }}
+    {% else %}
+        select activities.*
+        from {{ ref('activities') }} as activities
+        where
+            activities.contact_id in (
+                select job_contacts.contact_id from job_contacts
+            )
+    {% endif %}
 
 ),
 
 contact_calls as (
 
     select
-        activities.contact_id,
+        contact_activities.contact_id,
         account_tenants.tenant_id,
-        activities.source_scope as account_id,
-        activities.source_id as call_id,
-        activities.occurred_at as started_at
-    from {{ ref('activities') }} as activities
+        contact_activities.source_scope as account_id,
+        contact_activities.source_id as call_id,
+        contact_activities.occurred_at as started_at
+    from contact_activities
     inner join account_tenants
-        on activities.source_scope = account_tenants.account_id
+        on contact_activities.source_scope = account_tenants.account_id
     where
-        activities.contact_id in (
-            select job_contacts.contact_id from job_contacts
-        )
-        and activities.activity_type = 'call'
-        and activities.direction = 'inbound'
-        and activities.contact_id is not null
-        and not activities.is_deleted
+        contact_activities.activity_type = 'call'
+        and contact_activities.direction = 'inbound'
+        and contact_activities.contact_id is not null
+        and not contact_activities.is_deleted
+
+),
+
+job_invoices as (
+
+    {% if is_incremental() %}
+        {{ crm_lookup(ref('invoices'), 'jobs', ['tenant_id', 'job_id']) }}
+    {% else %}
+        select invoices.*
+        from jobs
+        inner join invoices
+            on
+                jobs.tenant_id = invoices.tenant_id
+                and jobs.job_id = invoices.job_id
+    {% endif %}
 
 ),
 
 job_revenue as (
 
     select
-        invoices.tenant_id,
-        invoices.job_id,
+        job_invoices.tenant_id,
+        job_invoices.job_id,
         count(*) as invoice_count,
-        sum(invoices.total) as revenue,
-        sum(invoices.paid_amount) as paid_revenue
-    from jobs
-    inner join invoices
-        on
-            jobs.tenant_id = invoices.tenant_id
-            and jobs.job_id = invoices.job_id
-    where invoices.is_active and not invoices.is_deleted
+        sum(job_invoices.total) as revenue,
+        sum(job_invoices.paid_amount) as paid_revenue
+    from job_invoices
+    where job_invoices.is_active and not job_invoices.is_deleted
     group by 1, 2
 
 ),
@@ -477,7 +566,7 @@ final as (
 
         ---------- run bookkeeping (incremental cursors)
         mapping.fingerprint as mapping_fingerprint,
-        {{ crm_batch_at() }} as batch_at,
+        {{ run_batch_at() }} as batch_at,
         {{ servicetitan_latest_completed_load() }} as last_load_id
 
     from job_contacts

@@ -3,14 +3,14 @@
     job (active, status Completed) is credited in full to every distinct
     technician with an active appointment assignment on it — a two-technician
     job counts for both — and its revenue is the sum of its active invoices'
-    totals, the same rule as master.technicians.total_revenue. -#}
-{%- set time_zone = var('marts_business_time_zone', 'America/Chicago') -%}
+    totals, the same rule as master.technicians.total_revenue: both read
+    int_technician_job_totals. -#}
 
 with
 
-job_revenue as (
+job_totals as (
 
-    select * from {{ ref('int_job_revenue') }}
+    select * from {{ ref('int_technician_job_totals') }}
 
 ),
 
@@ -20,54 +20,17 @@ technicians as (
 
 ),
 
-completed_jobs as (
-
-    select
-        job_revenue.tenant_id,
-        job_revenue.job_id,
-        job_revenue.technician_ids,
-        job_revenue.revenue,
-        date_trunc(
-            'month', job_revenue.completed_at at time zone '{{ time_zone }}'
-        )::date as period_start
-    from job_revenue
-    where
-        job_revenue.is_active
-        and not job_revenue.is_deleted
-        and job_revenue.job_status = 'Completed'
-        and job_revenue.completed_at is not null
-
-),
-
-technician_jobs as (
-
-    -- master.jobs.technician_ids: the distinct technicians with an active
-    -- appointment assignment on the job
-    select
-        completed_jobs.tenant_id,
-        credited.technician_id,
-        completed_jobs.period_start,
-        completed_jobs.job_id,
-        completed_jobs.revenue
-    from completed_jobs
-    cross join
-        lateral unnest(completed_jobs.technician_ids)
-            as credited (technician_id)
-
-),
-
 aggregated as (
 
     select
-        technician_jobs.tenant_id,
-        technician_jobs.technician_id,
-        technician_jobs.period_start,
-        count(*) as completed_job_count,
-        count(*) filter (where technician_jobs.revenue > 0)
-            as invoiced_job_count,
-        sum(technician_jobs.revenue) as revenue
-    from technician_jobs
-    group by 1, 2, 3
+        job_totals.tenant_id,
+        job_totals.technician_id,
+        job_totals.period_start,
+        job_totals.job_count as completed_job_count,
+        job_totals.invoiced_job_count,
+        job_totals.revenue
+    from job_totals
+    where job_totals.is_completed and job_totals.period_start is not null
 
 ),
 

@@ -13,6 +13,7 @@
             {'columns': ['customer_key'], 'unique': true},
             {'columns': ['tenant_id', 'customer_id'], 'unique': true},
             {'columns': ['last_load_id']},
+            {'columns': ['batch_at']},
             {'columns': ['primary_phone_normalized']},
             {'columns': ['lower(primary_email)']},
             {'columns': ['customer_name gin_trgm_ops'], 'type': 'gin'},
@@ -316,7 +317,8 @@ final as (
             'contact_summary.last_load_id',
             'job_summary.last_load_id',
             'invoice_summary.last_load_id',
-        ]) }} as last_load_id
+        ]) }} as last_load_id,
+        {{ run_batch_at() }} as batch_at
 
     from customers
     left join contact_summary

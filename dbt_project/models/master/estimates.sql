@@ -9,6 +9,7 @@
             {'columns': ['estimate_key'], 'unique': true},
             {'columns': ['tenant_id', 'estimate_id'], 'unique': true},
             {'columns': ['last_load_id']},
+            {'columns': ['batch_at']},
             {'columns': ['tenant_id', 'customer_id']},
             {'columns': ['tenant_id', 'job_id']},
             {'columns': ['tenant_id', 'sold_by_technician_id']},
@@ -179,7 +180,8 @@ final as (
 
         -- lineage
         {{ servicetitan_last_load_id(['estimates._dlt_load_id']) }}
-            as last_load_id
+            as last_load_id,
+        {{ run_batch_at() }} as batch_at
 
     from estimates
     left join customers

@@ -9,6 +9,7 @@
             {'columns': ['invoice_key'], 'unique': true},
             {'columns': ['tenant_id', 'invoice_id'], 'unique': true},
             {'columns': ['last_load_id']},
+            {'columns': ['batch_at']},
             {'columns': ['tenant_id', 'customer_id']},
             {'columns': ['tenant_id', 'job_id']},
             {'columns': ['invoiced_at']},
@@ -226,7 +227,8 @@ final as (
         {{ servicetitan_last_load_id([
             'invoices._dlt_load_id',
             'payment_summary.last_load_id',
-        ]) }} as last_load_id
+        ]) }} as last_load_id,
+        {{ run_batch_at() }} as batch_at
 
     from invoices
     left join customers

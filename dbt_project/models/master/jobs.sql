@@ -9,6 +9,7 @@
             {'columns': ['job_key'], 'unique': true},
             {'columns': ['tenant_id', 'job_id'], 'unique': true},
             {'columns': ['last_load_id']},
+            {'columns': ['batch_at']},
             {'columns': ['tenant_id', 'customer_id']},
             {'columns': ['tenant_id', 'job_type_id']},
             {'columns': ['technician_ids'], 'type': 'gin'},
@@ -320,7 +321,8 @@ final as (
         {{ servicetitan_last_load_id([
             'jobs._dlt_load_id',
             'assignment_summary.last_load_id',
-        ]) }} as last_load_id
+        ]) }} as last_load_id,
+        {{ run_batch_at() }} as batch_at
 
     from jobs
     left join customers

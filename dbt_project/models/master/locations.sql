@@ -9,6 +9,7 @@
             {'columns': ['location_key'], 'unique': true},
             {'columns': ['tenant_id', 'location_id'], 'unique': true},
             {'columns': ['last_load_id']},
+            {'columns': ['batch_at']},
             {'columns': ['tenant_id', 'customer_id']},
             {'columns': ['zip']},
         ],
@@ -96,7 +97,8 @@ final as (
 
         -- lineage
         {{ servicetitan_last_load_id(['locations._dlt_load_id']) }}
-            as last_load_id
+            as last_load_id,
+        {{ run_batch_at() }} as batch_at
 
     from locations
 

@@ -14,38 +14,24 @@ business_units as (
 
 ),
 
-job_revenue as (
+job_totals as (
 
-    select * from {{ ref('int_job_revenue') }}
-
-),
-
-technician_jobs as (
-
-    -- one row per live job and technician holding an active assignment on it
-    select
-        job_revenue.tenant_id,
-        job_revenue.job_id,
-        job_revenue.job_status,
-        job_revenue.revenue,
-        unnest(job_revenue.technician_ids) as technician_id
-    from job_revenue
-    where job_revenue.is_active and not job_revenue.is_deleted
+    select * from {{ ref('int_technician_job_totals') }}
 
 ),
 
 technician_summary as (
 
+    -- live (active, non-canceled) jobs of every month and status; revenue of
+    -- the Completed ones
     select
-        technician_jobs.tenant_id,
-        technician_jobs.technician_id,
-        count(distinct technician_jobs.job_id) filter (
-            where technician_jobs.job_status is distinct from 'Canceled'
-        ) as total_jobs,
-        sum(technician_jobs.revenue) filter (
-            where technician_jobs.job_status = 'Completed'
+        job_totals.tenant_id,
+        job_totals.technician_id,
+        sum(job_totals.job_count)::bigint as total_jobs,
+        sum(job_totals.revenue) filter (
+            where job_totals.is_completed
         ) as total_revenue
-    from technician_jobs
+    from job_totals
     group by 1, 2
 
 ),

@@ -1,7 +1,8 @@
 {#- The current version of every CallRail call, with the columns the marts
-    aggregate, kept as a table: the staging view parses raw's JSON and picks the
+    read, kept as a table: the staging view parses raw's JSON and picks the
     latest of all versions on every read, so a mart that counts every call would
-    read the whole of raw after each load.
+    read the whole of raw after each load, and looking calls up in it cost a
+    sort of their versions each.
 
     Incremental (delete+insert on account_id, call_id): a run redoes the calls
     with a version in a completed load since the newest load its rows carry. -#}
@@ -53,6 +54,7 @@ final as (
         ---------- ids
         calls.account_id,
         calls.call_id,
+        calls.tracker_id,
 
         ---------- strings
         calls.direction,
@@ -66,7 +68,7 @@ final as (
         calls.is_deleted,
 
         ---------- bookkeeping
-        {{ crm_batch_at() }} as batch_at,
+        {{ run_batch_at() }} as batch_at,
         {{ crm_latest_load('stg_callrail__loads') }} as callrail_last_load_id
 
     from calls

@@ -37,7 +37,7 @@ final as (
         records.record_key,
         held.identifier_kind,
         held.identifier_value,
-        {{ crm_batch_at() }} as batch_at
+        {{ run_batch_at() }} as batch_at
     from records
     left join lateral (
         select

@@ -13,6 +13,7 @@
         materialized='incremental',
         unique_key='record_key',
         incremental_strategy='merge',
+        pre_hook="{{ full_build_hints(incremental_too=true, full_build=false) }}",
     )
 }}
 
@@ -108,12 +109,19 @@ with
 
     candidate_previous as (
 
+        -- key by key through the (st_tenant_id, st_customer_id) index: the
+        -- candidates' row estimate (millions, after the GIN lookups' union)
+        -- made the planner merge-join the whole table
         select previous.*
-        from candidate_customers
-        inner join {{ this }} as previous
-            on
-                candidate_customers.tenant_id = previous.st_tenant_id
-                and candidate_customers.customer_id = previous.st_customer_id
+        from candidate_customers as wanted
+        cross join lateral (
+            select candidate_rows.*
+            from {{ this }} as candidate_rows
+            where
+                candidate_rows.st_tenant_id = wanted.tenant_id
+                and candidate_rows.st_customer_id = wanted.customer_id
+            offset 0  -- noqa: AM09
+        ) as previous
 
     ),
 
@@ -204,12 +212,9 @@ with
 
     st_jobs as (
 
-        select jobs.*
-        from candidate_customers
-        inner join {{ ref('jobs') }} as jobs
-            on
-                candidate_customers.tenant_id = jobs.tenant_id
-                and candidate_customers.customer_id = jobs.customer_id
+        {{ crm_lookup(
+            ref('jobs'), 'candidate_customers', ['tenant_id', 'customer_id']
+        ) }}
 
     ),
 
@@ -576,7 +581,7 @@ final as (
         -- key of fuzzy matching
         substring(unioned.street_normalized from '^([0-9]+[a-z]?)(?: |$)')
             as house_number,
-        {{ crm_batch_at() }} as batch_at,
+        {{ run_batch_at() }} as batch_at,
         {{ servicetitan_latest_completed_load() }} as last_load_id,
         {{ crm_latest_load('stg_gohighlevel__loads') }} as ghl_last_load_id
     from unioned
