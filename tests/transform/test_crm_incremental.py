@@ -43,6 +43,7 @@ INCREMENTAL = {
     "job_attribution": "marts.job_attribution",
     "int_callrail_calls_persisted": "staging.int_callrail_calls_persisted",
     "int_contact_identifiers": "staging.int_contact_identifiers",
+    "int_call_contacts": "staging.int_call_contacts",
 }
 # run bookkeeping: differs between an incremental and a full build by design
 BOOKKEEPING = {

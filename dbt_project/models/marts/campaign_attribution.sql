@@ -20,20 +20,9 @@ calls as (
 
 ),
 
-activities as (
-
-    select * from {{ ref('activities') }}
-
-),
-
 call_contacts as (
 
-    select
-        activities.source_scope as account_id,
-        activities.source_id as call_id,
-        activities.contact_id
-    from activities
-    where activities.activity_type = 'call'
+    select * from {{ ref('int_call_contacts') }}
 
 ),
 

@@ -7,7 +7,7 @@
     ServiceTitan version loaded since the last run touches (the customer, its
     contacts, locations, location contacts and jobs, now or before) and the
     GoHighLevel contacts with a new version, looking each up through the staging
-    views by key. -#}
+    views by key, and writes those that came out different. -#}
 {{
     config(
         materialized='incremental',
@@ -585,6 +585,22 @@ final as (
         {{ servicetitan_latest_completed_load() }} as last_load_id,
         {{ crm_latest_load('stg_gohighlevel__loads') }} as ghl_last_load_id
     from unioned
+    {% if is_incremental() %}
+        -- only the records whose content came out different: most records a
+        -- run recomputes (a customer whose job changed) are as they were, and
+        -- every model downstream redoes what this one writes
+        left join lateral (
+            select
+                to_jsonb(previous_rows)
+                - array[
+                    'house_number', 'batch_at', 'last_load_id', 'ghl_last_load_id'
+                ] as content
+            from {{ this }} as previous_rows
+            where previous_rows.record_key = unioned.record_key
+            offset 0  -- noqa: AM09
+        ) as previous on true
+        where previous.content is distinct from to_jsonb(unioned)
+    {% endif %}
 
 )
 
