@@ -29,6 +29,20 @@
     {{ return("'" ~ value ~ "'::" ~ cast_to) }}
 {%- endmacro %}
 
+{#- `column` of the row this model wrote last, as a scalar subquery read through the
+    batch_at index (null when the table is empty). For a value that every row of a run
+    carries and whose change makes the run rewrite every row (a fingerprint of the
+    pipelines and stages, of the account-to-tenant mapping): the newest row holds the value
+    the table was last computed with, without a scan of the whole table. -#}
+{% macro newest_written(column) -%}
+    (
+        select newest.{{ column }}
+        from {{ this }} as newest
+        order by newest.batch_at desc
+        limit 1
+    )
+{%- endmacro %}
+
 {#- The newest completed load of a vendor, as a scalar subquery (null before any). -#}
 {% macro crm_latest_load(loads_model) -%}
     (select max(loads.load_id) from {{ ref(loads_model) }} as loads)

@@ -232,6 +232,7 @@ def _finish_pending(pipeline: dlt.Pipeline) -> list[str]:
     if not pipeline.has_pending_data:
         return []
     log.warning("%s: finishing a load interrupted by the previous run", pipeline.pipeline_name)
+    _adopt_newer_package_schemas(pipeline)
     pipeline.normalize()
     info = pipeline.load()
     return list(info.loads_ids)
@@ -254,6 +255,29 @@ def _drop_committed_extracts(pipeline: dlt.Pipeline) -> None:
             load_id,
         )
         extracted.delete_package(load_id)
+
+
+def _adopt_newer_package_schemas(pipeline: dlt.Pipeline) -> None:
+    """dlt commits an extracted package, with the schema it was extracted under, before it saves
+    that schema as the pipeline's: a kill in between (seen in CI) leaves a package with a table
+    the pipeline's schema lacks, and normalize, which prefers the pipeline's schema, then fails
+    with `Table not found` on every later run. A package schema that descends from the stored one
+    is the newer of the two and replaces it."""
+    extracted = pipeline._get_normalize_storage().extracted_packages
+    for load_id in sorted(pipeline.list_extracted_load_packages()):
+        package_schema = extracted.load_schema(load_id)
+        try:
+            stored = pipeline.schemas[package_schema.name]
+        except FileNotFoundError:
+            continue  # no stored schema yet: normalize uses the package's own
+        if stored.stored_version_hash in package_schema.previous_hashes:
+            log.warning(
+                "%s: package %s was extracted under a schema the killed run never saved; "
+                "saving it now",
+                pipeline.pipeline_name,
+                load_id,
+            )
+            pipeline.schemas.save_schema(package_schema)
 
 
 def _load_after_schema_race(pipeline: dlt.Pipeline, failure: PipelineStepFailed) -> LoadInfo:

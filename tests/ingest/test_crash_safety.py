@@ -13,10 +13,12 @@ import threading
 import time
 from pathlib import Path
 
+import dlt
 import httpx
 import psycopg
 import pytest
 
+from dlt_pipelines.common.pipeline import _finish_pending
 from lazi.config import PROJECT_ROOT
 from lazi.sandbox.server import Sandbox
 from tests.ingest.conftest import sync_process
@@ -134,3 +136,42 @@ def test_an_extracted_copy_left_by_a_kill_after_normalizing_is_dropped(
     assert second.returncode == 0, second.stderr[-2000:]
     assert not leftover.exists()
     assert_raw_matches_world(warehouse, sandbox)
+
+
+def test_a_package_extracted_under_a_schema_the_kill_never_saved_is_loaded(
+    warehouse: str, tmp_path: Path
+) -> None:
+    """dlt commits an extracted package before it saves the schema it was extracted under: a kill
+    in between (seen in CI) left a package with a table the pipeline's schema lacked, and every
+    later run failed to normalize it ("Table not found")."""
+
+    def attach() -> dlt.Pipeline:  # a new process's view of the working folder
+        return dlt.pipeline(
+            pipeline_name="kill_between_commit_and_save",
+            destination=dlt.destinations.postgres(credentials=warehouse),
+            dataset_name="kill_test",
+            pipelines_dir=str(tmp_path),
+        )
+
+    first = attach()
+    first.run([{"id": 1}], table_name="known")
+    (schema_file,) = (Path(first.working_dir) / "schemas").glob("*.schema.json")
+    saved = schema_file.read_bytes()
+    # As the sources hand dlt their rows: a CSV file, imported whole into the package.
+    rows = tmp_path / "added.csv"
+    rows.write_text("id\n2\n3\n")
+    added = dlt.resource(
+        [dlt.mark.with_file_import(str(rows), "csv", 2)],
+        name="added",
+        columns={"id": {"data_type": "bigint"}},
+    )
+    first.extract(added, loader_file_format="csv")
+    schema_file.write_bytes(saved)  # the kill: the package is committed, the schema is not
+
+    _finish_pending(attach())
+    with psycopg.connect(warehouse) as conn:
+        added = conn.execute("select id from kill_test.added order by id").fetchall()
+        known = conn.execute("select id from kill_test.known").fetchall()
+    assert added == [(2,), (3,)]
+    assert known == [(1,)]
+    assert not attach().has_pending_data

@@ -87,15 +87,7 @@ stages_fingerprint as (
 
     previous_fingerprint as (
 
-        -- every row carries the fingerprint of the run that wrote it, and a
-        -- run whose fingerprint changed rewrote every row: the newest row has
-        -- it (one row by the batch_at index)
-        select (
-            select previous.stages_fingerprint
-            from {{ this }} as previous
-            order by previous.batch_at desc
-            limit 1
-        ) as fingerprint
+        select {{ newest_written('stages_fingerprint') }} as fingerprint
 
     ),
 

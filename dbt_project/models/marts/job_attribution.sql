@@ -167,15 +167,7 @@ mapping as (
 
     previous_mapping as (
 
-        -- every row carries the mapping of the run that wrote it, and a run
-        -- whose mapping changed rewrote every row: the newest row has it (one
-        -- row by the batch_at index, not a scan of every job)
-        select (
-            select previous.mapping_fingerprint
-            from {{ this }} as previous
-            order by previous.batch_at desc
-            limit 1
-        ) as fingerprint
+        select {{ newest_written('mapping_fingerprint') }} as fingerprint
 
     ),
 
