@@ -48,13 +48,22 @@
     (select max(loads.load_id) from {{ ref(loads_model) }} as loads)
 {%- endmacro %}
 
-{#- The current rows of a staging view for a set of keys: `keys` is a CTE holding the
-    `columns`. Each key is looked up on its own (offset 0 keeps PostgreSQL from
-    flattening the lookup into a join over the whole view), so the view's DISTINCT ON
-    over all versions only ever runs for those keys. -#}
-{% macro crm_lookup(relation, keys, columns) -%}
+{#- The current rows of a relation (a staging view, a table) for a set of keys:
+    `keys` is a CTE holding the `columns`, or the `key_expressions` over its columns
+    that give them (a constant, another name). Each key is looked up on its own
+    (offset 0 keeps PostgreSQL from flattening the lookup into a join over the whole
+    relation), so a staging view's DISTINCT ON over all versions only ever runs for
+    those keys, and a table is read through its index on `columns`. -#}
+{% macro crm_lookup(relation, keys, columns, key_expressions=none) -%}
+    {%- set expressions = key_expressions or columns -%}
     select found.*
-    from (select distinct {{ columns | join(', ') }} from {{ keys }}) as wanted
+    from (
+        select distinct
+            {%- for column in columns %}
+            {{ expressions[loop.index0] }} as {{ column }}{{ ',' if not loop.last }}
+            {%- endfor %}
+        from {{ keys }}
+    ) as wanted
     cross join lateral (
         select staged.*
         from {{ relation }} as staged

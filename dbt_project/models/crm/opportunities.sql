@@ -147,22 +147,12 @@ stages_fingerprint as (
     links as (
 
         -- the opportunities' contacts' links, key by key
-        select matched_links.*
-        from (
-            select distinct
-                opportunities.location_id,
-                opportunities.contact_id
-            from opportunities
-        ) as wanted
-        cross join lateral (
-            select contact_links.*
-            from {{ ref('contact_links') }} as contact_links
-            where
-                contact_links.source_system = 'gohighlevel'
-                and contact_links.source_scope = wanted.location_id
-                and contact_links.source_id = wanted.contact_id
-            offset 0  -- noqa: AM09
-        ) as matched_links
+        {{ crm_lookup(
+            ref('contact_links'),
+            'opportunities',
+            ['source_system', 'source_scope', 'source_id'],
+            ["'gohighlevel'", 'location_id', 'contact_id'],
+        ) }}
 
     ),
 

@@ -164,6 +164,9 @@ mapping as (
 ),
 
 {% if is_incremental() %}
+    {#- catalog queries at compile time, once for the two filters on each -#}
+    {%- set batch_watermark = crm_watermark('batch_at', 'timestamptz') %}
+    {%- set load_watermark = crm_watermark('last_load_id') %}
 
     previous_mapping as (
 
@@ -175,7 +178,7 @@ mapping as (
 
         select links.*
         from {{ ref('int_contact_records_matched') }} as links
-        where links.batch_at > {{ crm_watermark('batch_at', 'timestamptz') }}
+        where links.batch_at > {{ batch_watermark }}
 
     ),
 
@@ -210,7 +213,7 @@ mapping as (
             activities.occurred_at
         from {{ ref('activities') }} as activities
         where
-            activities.batch_at > {{ crm_watermark('batch_at', 'timestamptz') }}
+            activities.batch_at > {{ batch_watermark }}
             and activities.activity_type = 'call'
 
     ),
@@ -277,14 +280,14 @@ mapping as (
             jobs_all.tenant_id,
             jobs_all.job_id
         from jobs_all
-        where jobs_all.last_load_id > {{ crm_watermark('last_load_id') }}
+        where jobs_all.last_load_id > {{ load_watermark }}
         union
         select
             invoices.tenant_id,
             invoices.job_id
         from invoices
         where
-            invoices.last_load_id > {{ crm_watermark('last_load_id') }}
+            invoices.last_load_id > {{ load_watermark }}
             and invoices.job_id is not null
         union
         select relinked_jobs.tenant_id, relinked_jobs.job_id from relinked_jobs

@@ -112,16 +112,12 @@ with
         -- key by key through the (st_tenant_id, st_customer_id) index: the
         -- candidates' row estimate (millions, after the GIN lookups' union)
         -- made the planner merge-join the whole table
-        select previous.*
-        from candidate_customers as wanted
-        cross join lateral (
-            select candidate_rows.*
-            from {{ this }} as candidate_rows
-            where
-                candidate_rows.st_tenant_id = wanted.tenant_id
-                and candidate_rows.st_customer_id = wanted.customer_id
-            offset 0  -- noqa: AM09
-        ) as previous
+        {{ crm_lookup(
+            this,
+            'candidate_customers',
+            ['st_tenant_id', 'st_customer_id'],
+            ['tenant_id', 'customer_id'],
+        ) }}
 
     ),
 
