@@ -1,9 +1,11 @@
 {#-
     The latest version of every ServiceTitan record in a raw table. Raw keeps one row per
-    version (insert-only on tenant, id and content hash); the latest is the one ServiceTitan
-    modified last, and among versions with the same modifiedOn (a tombstone written when the
-    vendor stopped returning a record keeps the record's modifiedOn) the one loaded last.
-    content_hash only breaks exact ties, so the choice is deterministic.
+    version (a delivery that differs from the record's latest version); the latest is the one
+    loaded last, which is the vendor's state when last read even when the record returned to
+    an earlier content, or a tombstone written when the vendor stopped returning it. Within
+    one load (an export that met a record twice) the one ServiceTitan modified last wins, and
+    content_hash only breaks exact ties, so the choice is deterministic (the loader's
+    LATEST_FIRST, rows.py).
 
     Filters on tenant_id and st_id of the caller are pushed into this query by PostgreSQL,
     so incremental models can look up single records through the staging view.
@@ -14,8 +16,8 @@
     order by
         {{ relation }}.tenant_id asc,
         {{ relation }}.st_id asc,
-        {{ relation }}.modified_on desc nulls last,
         {{ relation }}._dlt_load_id desc,
+        {{ relation }}.modified_on desc nulls last,
         {{ relation }}.content_hash desc
 {%- endmacro %}
 

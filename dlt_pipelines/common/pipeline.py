@@ -4,9 +4,11 @@ Crash safety rests on three things:
 - dlt commits each resource's cursor (resource state) in the same load package as its rows, and
   restores state only from completed packages, so a cursor is never ahead of the data;
 - a package left half-loaded by a kill is finished before anything new is extracted;
-- raw tables load with `insert-only` on (scope, id, content hash), so a job replayed after a
-  crash, or a page fetched twice, adds nothing. A table's first load (before it has that key)
-  appends instead, and the key is built after it: see `_append_until_keyed`.
+- raw tables load with `insert-only` on (scope, id, load id, content hash), so a job replayed
+  after a crash adds nothing, and a trigger skips a version equal to the record's latest one, so a
+  page fetched twice adds nothing either while a record that returns to an earlier content does.
+  A table's first load (before it has that key) appends instead, and the key is built after it:
+  see `_append_until_keyed`.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from dlt_pipelines.common.destination import raw_postgres
 from dlt_pipelines.common.errors import SourceError
 from dlt_pipelines.common.feed import PACKAGE_BYTES, Feeds
 from dlt_pipelines.common.resource import SPOOL
+from dlt_pipelines.common.rows import LATEST_FIRST
 from dlt_pipelines.common.stats import EndpointStats, RunStats
 from lazi.config import mask_secrets, package_bytes, state_dir
 
@@ -370,8 +373,9 @@ def _log_run(
 
 
 def _index_versions(books: psycopg.Connection, endpoints: list[EndpointStats]) -> None:
-    """dlt creates raw tables without a key; a unique index on (scope, id, content hash) makes
-    a duplicated version impossible and serves staging's latest-version lookups."""
+    """dlt creates raw tables without a key; a unique index on (scope, id, load id, content hash)
+    makes a replayed load job unable to add a version twice, and serves the trigger's and
+    staging's latest-version lookups (which read a record's versions newest load first)."""
     # The first load of a big table builds these indexes over millions of rows: with the
     # default 64 MB they sort on disk.
     books.execute("set maintenance_work_mem = '512MB'")
@@ -386,7 +390,7 @@ def _index_versions(books: psycopg.Connection, endpoints: list[EndpointStats]) -
             "id": sql.Identifier(id_column),
         }
         _version_key(books, table, names)
-        _skip_known_versions(books, table, names)
+        _skip_repeated_versions(books, table, names)
         # Rows of one load: how this run counts its new versions, and dbt's incremental filter.
         books.execute(
             sql.SQL("create index if not exists {index} on raw.{table} (_dlt_load_id)").format(
@@ -396,55 +400,91 @@ def _index_versions(books: psycopg.Connection, endpoints: list[EndpointStats]) -
 
 
 def _version_key(books: psycopg.Connection, table: str, names: dict[str, sql.Identifier]) -> None:
-    create = sql.SQL(
-        "create unique index if not exists {index} on raw.{table} ({scope}, {id}, content_hash)"
-    ).format(index=sql.Identifier(f"{table}_version_key"), **names)
-    try:
-        books.execute(create)
-    except psycopg.errors.UniqueViolation:
-        # A load job dlt replayed after a kill (its COPY had committed, its completion was not
-        # yet recorded) copied some rows twice before this index existed: the copies are the
-        # same version from the same load, so one of each is kept.
-        log.warning("raw.%s: removing rows a replayed load job copied twice", table)
-        books.execute(
-            sql.SQL(
-                "delete from raw.{table} as a using raw.{table} as b where a.{scope} = b.{scope} "
-                "and a.{id} = b.{id} and a.content_hash = b.content_hash and a.ctid > b.ctid"
-            ).format(**names)
-        )
-        books.execute(create)
+    index = f"{table}_version_key"
+    found = books.execute(
+        "select indexdef from pg_indexes where schemaname = 'raw' and indexname = %s", (index,)
+    ).fetchone()
+    if found and "_dlt_load_id" in found[0]:
+        return
+    if found:
+        # Built by a version that keyed raw on (scope, id, content hash) and so could never
+        # record a return to an earlier content: its rows are unique under the new key too.
+        books.execute(sql.SQL("drop index raw.{index}").format(index=sql.Identifier(index)))
+    else:
+        _drop_repeated_versions(books, table, names)
+    books.execute(
+        sql.SQL(
+            "create unique index {index} on raw.{table} ({scope}, {id}, _dlt_load_id, content_hash)"
+        ).format(index=sql.Identifier(index), **names)
+    )
 
 
-def _skip_known_versions(
+def _drop_repeated_versions(
     books: psycopg.Connection, table: str, names: dict[str, sql.Identifier]
 ) -> None:
-    """Once raw has its key, a load job replayed after a kill would put a version twice into
-    dlt's staging table, and dlt's merge would insert both and fail on the key, every run. A
-    trigger skips a version raw already holds, including one inserted earlier by the same
-    merge (row triggers see the rows their statement inserted before)."""
+    """A table's first load appends without the trigger: a job dlt replayed after a kill copied
+    its rows twice, and a page delivered again in a later package of the run repeats a version.
+    Of each run of equal consecutive versions (oldest load first) the first is kept."""
+    deleted = books.execute(
+        sql.SQL(
+            """
+            delete from raw.{table} as t using (
+                select ctid as row_ctid, content_hash, lag(content_hash) over (
+                    partition by {scope}, {id}
+                    order by _dlt_load_id, modified_on nulls first, content_hash
+                ) as previous_hash
+                from raw.{table}
+            ) as ordered
+            where t.ctid = ordered.row_ctid and ordered.content_hash = ordered.previous_hash
+            """
+        ).format(**names)
+    ).rowcount
+    if deleted:
+        log.warning("raw.%s: removed %d repeated copies of a version", table, deleted)
+
+
+def _skip_repeated_versions(
+    books: psycopg.Connection, table: str, names: dict[str, sql.Identifier]
+) -> None:
+    """A delivery is a new version only when it differs from the record's latest version, so a
+    record that returns to an earlier content (a tag added, then removed) records its return. The
+    trigger also skips a version a replayed load job delivers twice to one merge (row triggers
+    see the rows their statement inserted before; the merge's own key check does not)."""
     trigger = f"{table}_skip_known_versions"
+    body = sql.SQL(
+        "begin "
+        "if exists (select 1 from raw.{table} where {scope} = new.{scope} and {id} = new.{id} "
+        "and _dlt_load_id = new._dlt_load_id and content_hash = new.content_hash) "
+        "then return null; end if; "
+        "if (select content_hash from raw.{table} where {scope} = new.{scope} "
+        "and {id} = new.{id} order by {latest_first} limit 1) = new.content_hash "
+        "then return null; end if; "
+        "return new; end"
+    ).format(latest_first=sql.SQL(LATEST_FIRST), **names)
+    source = body.as_string(books)
+    current = books.execute(
+        "select p.prosrc from pg_proc as p join pg_namespace as n on n.oid = p.pronamespace "
+        "where n.nspname = 'raw' and p.proname = %s",
+        (trigger,),
+    ).fetchone()
+    if current is None or current[0] != source:
+        books.execute(
+            sql.SQL(
+                "create or replace function raw.{function}() returns trigger "
+                "language plpgsql as {body}"
+            ).format(function=sql.Identifier(trigger), body=sql.Literal(source))
+        )
     exists = books.execute(
         "select 1 from pg_trigger where tgname = %s and tgrelid = %s::regclass",
         (trigger, f"raw.{table}"),
     ).fetchone()
-    if exists:
-        return
-    body = sql.SQL(
-        "begin if exists (select 1 from raw.{table} as t where t.{scope} = new.{scope} "
-        "and t.{id} = new.{id} and t.content_hash = new.content_hash) then return null; "
-        "end if; return new; end"
-    ).format(**names)
-    books.execute(
-        sql.SQL(
-            "create or replace function raw.{function}() returns trigger language plpgsql as {body}"
-        ).format(function=sql.Identifier(trigger), body=sql.Literal(body.as_string(books)))
-    )
-    books.execute(
-        sql.SQL(
-            "create or replace trigger {trigger} before insert on raw.{table} "
-            "for each row execute function raw.{function}()"
-        ).format(trigger=sql.Identifier(trigger), function=sql.Identifier(trigger), **names)
-    )
+    if not exists:
+        books.execute(
+            sql.SQL(
+                "create or replace trigger {trigger} before insert on raw.{table} "
+                "for each row execute function raw.{function}()"
+            ).format(trigger=sql.Identifier(trigger), function=sql.Identifier(trigger), **names)
+        )
 
 
 def _id_column(books: psycopg.Connection, table: str) -> str | None:

@@ -13,7 +13,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from dlt_pipelines.common.rows import RawTable
+from dlt_pipelines.common.rows import LATEST_FIRST, RawTable
 
 
 def missing_records(
@@ -35,12 +35,13 @@ def missing_records(
             select distinct on ({id}) {id}, full_data, is_deleted, {column} as bound_value
             from raw.{table}
             where {scope} = %s
-            order by {id}, modified_on desc nulls last, _dlt_load_id desc
+            order by {id}, {latest_first}
         ) as latest
         where not is_deleted and not ({id} = any(%s))
           and (%s::text is null or bound_value >= %s)
         """
     ).format(
+        latest_first=sql.SQL(LATEST_FIRST),
         id=sql.Identifier(table.id_column),
         table=sql.Identifier(table.name),
         scope=sql.Identifier(table.scope_column),

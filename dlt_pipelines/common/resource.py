@@ -42,7 +42,7 @@ def raw_resource(table: RawTable, endpoint: str, pages: PageSource, stats: RunSt
     @dlt.resource(
         name=table.name,
         table_name=table.name,
-        primary_key=table.primary_key,
+        primary_key=table.version_key,
         write_disposition={"disposition": "merge", "strategy": "insert-only"},
         columns={**table.dlt_columns(), LOAD_ID: {"data_type": "text", "nullable": False}},
         schema_contract=SCHEMA_CONTRACT,  # type: ignore[arg-type]

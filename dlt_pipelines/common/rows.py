@@ -1,13 +1,15 @@
 """The layout every raw table shares, and turning API records into Arrow batches of raw rows.
 
 A raw row is one *version* of a vendor record: the record exactly as the API sent it (`full_data`,
-jsonb), its content hash, and typed key columns. The primary key is (scope, vendor id, content
-hash) and tables load with dlt's `insert-only` merge, so a changed record adds a row, an identical
-re-delivery adds nothing, and existing rows are never rewritten.
+jsonb), its content hash, and typed key columns. A delivery whose content differs from the
+record's *latest* version adds a row (so a record that returns to an earlier content, A -> B -> A,
+records its return); an identical re-delivery adds nothing, and existing rows are never rewritten.
+Raw's key is (scope, vendor id, load id, content hash): see `pipeline._index_versions`.
 
 Typing never drops a record: a key column whose JSON value has an unexpected type is named in
-`type_errors`; it is still typed when the value converts cleanly (an id sent as "123"), left null
-when it does not, and `full_data` keeps the value exactly as sent.
+`type_errors`; it is still typed when the value has one unambiguous meaning (an id sent as "123",
+a flag sent as "true" or 1), left null when it does not (never defaulted), and `full_data` keeps
+the value exactly as sent.
 """
 
 from __future__ import annotations
@@ -23,6 +25,12 @@ from typing import Any, Literal
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
+
+# Which of a record's versions is its latest: the one loaded last (the vendor's state when it was
+# last read, even when that returns to an earlier content), then, within one load, the one the
+# vendor modified last, then the content hash so the pick is deterministic. dbt's
+# latest-version macros and the load trigger (pipeline.py) order the same way.
+LATEST_FIRST = "_dlt_load_id desc, modified_on desc nulls last, content_hash desc"
 
 ColumnType = Literal["bigint", "text", "decimal", "bool", "timestamp", "json", "double"]
 
@@ -73,8 +81,17 @@ class RawTable:
         return {"full_data", *(c.name for c in self.columns if c.type == "json")}
 
     @property
-    def primary_key(self) -> list[str]:
-        return [self.scope_column, self.id_column, "content_hash"]
+    def entity_key(self) -> list[str]:
+        """The columns naming one vendor record; raw holds each of its versions."""
+        return [self.scope_column, self.id_column]
+
+    @property
+    def version_key(self) -> list[str]:
+        """Raw's key: a version is recorded once per load. A load job dlt replays after a kill
+        matches it and adds nothing; a later load that delivers the content the record already
+        has is skipped by the table's trigger (pipeline._skip_repeated_versions), while one that
+        returns to an earlier content is a new version."""
+        return [self.scope_column, self.id_column, "_dlt_load_id", "content_hash"]
 
     def dlt_columns(self) -> dict[str, dict[str, Any]]:
         hints: dict[str, dict[str, Any]] = {
@@ -203,7 +220,9 @@ def _typed_column(
             typed.append(None)
             errors[i] = [*(errors[i] or []), name]
             continue
-        if kind == "bigint" and isinstance(value, str):
+        if (kind == "bigint" and isinstance(value, str)) or (
+            kind == "bool" and value is not None and not isinstance(value, bool)
+        ):
             errors[i] = [*(errors[i] or []), name]  # typed, but the vendor changed the JSON type
     return pa.array(typed, _ARROW[kind])
 
@@ -232,6 +251,9 @@ def _bulk(values: list[Any], kind: ColumnType) -> pa.Array:
     if kind == "double" and any(isinstance(v, bool) for v in values):
         raise TypeError("boolean in a numeric column")
     return pa.array(values, _ARROW[kind])
+
+
+_BOOL_TEXT = {"true": True, "1": True, "false": False, "0": False}
 
 
 def _split(path: str | None) -> tuple[str, ...]:
@@ -279,9 +301,14 @@ def _convert(value: Any, kind: ColumnType) -> Any:
             raise TypeError("not a number")
         return float(value)
     if kind == "bool":
-        if not isinstance(value, bool):
-            raise TypeError("not a boolean")
-        return value
+        if isinstance(value, bool):
+            return value
+        # Encodings with one meaning only; anything else is unknown, never false.
+        if isinstance(value, int) and value in (0, 1):
+            return bool(value)
+        if isinstance(value, str) and value.strip().lower() in _BOOL_TEXT:
+            return _BOOL_TEXT[value.strip().lower()]
+        raise TypeError("not a boolean")
     if kind == "timestamp":
         if not isinstance(value, str):
             raise TypeError("not a timestamp string")

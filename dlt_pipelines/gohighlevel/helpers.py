@@ -26,7 +26,7 @@ from psycopg import sql
 
 from dlt_pipelines.common.errors import SourceError
 from dlt_pipelines.common.http import ApiClient, StaticAuth
-from dlt_pipelines.common.rows import RawTable
+from dlt_pipelines.common.rows import LATEST_FIRST, RawTable
 from dlt_pipelines.gohighlevel.settings import (
     API_VERSION,
     CONTACTS_SEARCH_PATH,
@@ -217,11 +217,12 @@ def live_contacts(warehouse_url: str, table: RawTable, location_id: str) -> dict
             select distinct on ({id}) {id}, full_data, is_deleted
             from raw.{table}
             where {scope} = %s
-            order by {id}, modified_on desc nulls last, _dlt_load_id desc
+            order by {id}, {latest_first}
         ) as latest
         where not is_deleted
         """
     ).format(
+        latest_first=sql.SQL(LATEST_FIRST),
         id=sql.Identifier(table.id_column),
         table=sql.Identifier(table.name),
         scope=sql.Identifier(table.scope_column),

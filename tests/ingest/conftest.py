@@ -13,6 +13,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from dlt_pipelines.common.rows import LATEST_FIRST
 from lazi.config import PROJECT_ROOT
 from lazi.db.cluster import LocalCluster
 from lazi.db.migrate import migrate
@@ -66,9 +67,10 @@ def latest_versions(
         select distinct on ({id}) {id}, full_data, is_deleted
         from raw.{table}
         where {scope} = %s
-        order by {id}, modified_on desc nulls last, _dlt_load_id desc
+        order by {id}, {latest_first}
         """
     ).format(
+        latest_first=sql.SQL(LATEST_FIRST),
         id=sql.Identifier(id_column),
         table=sql.Identifier(table),
         scope=sql.Identifier(scope_column),
@@ -79,12 +81,23 @@ def latest_versions(
         return {row[0]: (row[1], row[2]) for row in conn.execute(query, (scope,))}
 
 
-def duplicate_versions(url: str, table: str, key: list[str]) -> int:
-    """Rows beyond the first for any (scope, id, content hash): must always be 0."""
-    columns = sql.SQL(", ").join(sql.Identifier(c) for c in key)
-    query = sql.SQL("select count(*) - count(distinct ({cols})) from raw.{table}").format(
-        cols=columns, table=sql.Identifier(table)
-    )
+def duplicate_versions(url: str, table: str, entity_key: list[str]) -> int:
+    """Versions equal to the version before them (in load order) of the same record: an
+    identical re-delivery or a replayed load job recorded twice. Must always be 0; a record
+    that returns to an earlier content is not counted (its previous version differs)."""
+    partition = sql.SQL(", ").join(sql.Identifier(c) for c in entity_key)
+    query = sql.SQL(
+        """
+        select count(*) from (
+            select content_hash, lag(content_hash) over (
+                partition by {partition}
+                order by _dlt_load_id, modified_on nulls first, content_hash
+            ) as previous_hash
+            from raw.{table}
+        ) as ordered
+        where content_hash = previous_hash
+        """
+    ).format(partition=partition, table=sql.Identifier(table))
     with psycopg.connect(url) as conn:
         return conn.execute(query).fetchone()[0]
 

@@ -51,7 +51,7 @@ def assert_mirrors(sb: Sandbox, url: str) -> dict[str, int]:
             different = [i for i, record in live.items() if raw_live[i] != record]
             assert not different, (table.name, account, different[:3])
             assert set(raw) - set(live) <= deleted, (table.name, account)
-            assert duplicate_versions(url, table.name, table.primary_key) == 0
+            assert duplicate_versions(url, table.name, table.entity_key) == 0
             counts[table.name] = counts.get(table.name, 0) + len(live)
     return counts
 
@@ -141,7 +141,7 @@ def test_a_load_job_replayed_after_a_kill_adds_no_version(
         )
         assert twice.rowcount == 10
     assert versions(warehouse) == before
-    assert duplicate_versions(warehouse, CALLS.name, CALLS.primary_key) == 0
+    assert duplicate_versions(warehouse, CALLS.name, CALLS.entity_key) == 0
 
 
 def test_rows_copied_twice_before_raw_had_its_key_are_removed(
@@ -153,9 +153,9 @@ def test_rows_copied_twice_before_raw_had_its_key_are_removed(
         conn.execute("drop trigger callrail_calls_skip_known_versions on raw.callrail_calls")
         conn.execute("drop index raw.callrail_calls_version_key")
         conn.execute("insert into raw.callrail_calls select * from raw.callrail_calls limit 7")
-    assert duplicate_versions(warehouse, CALLS.name, CALLS.primary_key) == 7
+    assert duplicate_versions(warehouse, CALLS.name, CALLS.entity_key) == 7
     run_vendor("callrail", warehouse)
-    assert duplicate_versions(warehouse, CALLS.name, CALLS.primary_key) == 0
+    assert duplicate_versions(warehouse, CALLS.name, CALLS.entity_key) == 0
     assert_mirrors(sandbox, warehouse)
     with psycopg.connect(warehouse) as conn:
         key = conn.execute("select to_regclass('raw.callrail_calls_version_key')").fetchone()[0]

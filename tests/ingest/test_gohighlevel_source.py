@@ -51,7 +51,7 @@ def assert_mirrors(sb: Sandbox, url: str) -> dict[str, int]:
             different = [i for i, record in live.items() if raw_live[i] != record]
             assert not different, (table.name, location, different[:3])
             assert set(raw) - set(live) <= deleted, (table.name, location)
-            assert duplicate_versions(url, table.name, table.primary_key) == 0
+            assert duplicate_versions(url, table.name, table.entity_key) == 0
             counts[table.name] = counts.get(table.name, 0) + len(live)
     return counts
 

@@ -42,7 +42,7 @@ def assert_raw_matches_world(url: str, sandbox: Sandbox) -> int:
                 assert raw_live == live, f"{endpoint.name}/{tenant}"
                 gone = {i for i, (_, deleted) in expected.items() if deleted}
                 assert all(raw[i][1] for i in gone if i in raw), f"{endpoint.name}: untombstoned"
-            assert duplicate_versions(url, endpoint.name, endpoint.table.primary_key) == 0
+            assert duplicate_versions(url, endpoint.name, endpoint.table.entity_key) == 0
             checked += len(expected)
     return checked
 
