@@ -278,6 +278,7 @@ def status() -> None:
         summary = report.summarize(conn)
         states = report.sync_states(conn)
         runs = report.recent_syncs(conn)
+        flagged = report.flagged_records(conn)
     typer.echo(f"warehouse: {wh.masked_url} (PostgreSQL {summary['server_version']})")
     tables = ", ".join(f"{k} {v}" for k, v in summary["tables_per_schema"].items())
     typer.echo(f"tables: {tables}")
@@ -287,6 +288,9 @@ def status() -> None:
             f"  {vendor:<12} {table:<32} {scope:<10} {state:<9} full={_ts(full)} "
             f"incremental={_ts(incr)} records={total}"
         )
+    typer.echo(f"flagged records, a value of an unexpected type ({len(flagged)} tables):")
+    for table, count in flagged:
+        typer.echo(f"  raw.{table:<32} {count} (see type_errors; unreadable values are null)")
     typer.echo(f"latest runs ({len(runs)}):")
     for started, vendor, endpoint, scope, kind, state, fetched, new, same, ms, err in runs:
         line = (

@@ -86,6 +86,18 @@
 {%- endmacro %}
 
 {#-
+    A JSON flag `key` of the jsonb `object`: `when_absent` (the vendor's documented default)
+    when the key is missing or null, the flag when it reads unambiguously (true, "true", 1,
+    "0", ...), and null, never a default, when it does not.
+-#}
+{% macro json_flag(object, key, when_absent) -%}
+    case
+        when ({{ object }} ->> '{{ key }}') is null then {{ when_absent }}
+        else {{ try_cast_boolean(object ~ " ->> '" ~ key ~ "'") }}
+    end
+{%- endmacro %}
+
+{#-
     ISO 8601 date or date-time, as ServiceTitan sends them ("2024-05-01T13:45:00.123Z").
     A value without an offset is read as UTC (never as the session's time zone). The calendar
     check rejects dates like 2024-02-30 that match the pattern but are not real days.

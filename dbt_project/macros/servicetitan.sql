@@ -1,11 +1,10 @@
 {#-
     The latest version of every ServiceTitan record in a raw table. Raw keeps one row per
     version (a delivery that differs from the record's latest version); the latest is the one
-    loaded last, which is the vendor's state when last read even when the record returned to
-    an earlier content, or a tombstone written when the vendor stopped returning it. Within
-    one load (an export that met a record twice) the one ServiceTitan modified last wins, and
-    content_hash only breaks exact ties, so the choice is deterministic (the loader's
-    LATEST_FIRST, rows.py).
+    ServiceTitan modified last, and among versions with the same modifiedOn (a tombstone keeps
+    the record's modifiedOn; drift that came and went changed no modifiedOn) the one loaded
+    last. content_hash only breaks exact ties, so the choice is deterministic (the loader's
+    LATEST_FIRST, rows.py, orders the same way).
 
     Filters on tenant_id and st_id of the caller are pushed into this query by PostgreSQL,
     so incremental models can look up single records through the staging view.
@@ -16,9 +15,18 @@
     order by
         {{ relation }}.tenant_id asc,
         {{ relation }}.st_id asc,
-        {{ relation }}._dlt_load_id desc,
         {{ relation }}.modified_on desc nulls last,
+        {{ relation }}._dlt_load_id desc,
         {{ relation }}.content_hash desc
+{%- endmacro %}
+
+{#-
+    is_active of a ServiceTitan record: a record that does not say is active (some lists omit
+    the field); a value that could not be typed stays null, flagged in has_cast_errors, never
+    defaulted to active. Reads the staging model's `record` (the JSON) and `typed` (its casts).
+-#}
+{% macro servicetitan_is_active() -%}
+    case when record.active is null then true else typed.is_active end
 {%- endmacro %}
 
 {#-
@@ -124,7 +132,7 @@ renamed as (
         record."dataType" as data_type,
 
         -- booleans
-        coalesce(typed.is_active, true) as is_active,
+        {{ servicetitan_is_active() }} as is_active,
         latest.is_deleted,
         {{ cast_error_columns(casts) }} is not null as has_cast_errors,
 
@@ -222,7 +230,7 @@ renamed as (
         coalesce(record.type <> 'Email', false) as is_phone,
         coalesce(record.type = 'Email', false) as is_email,
         typed.is_do_not_text,
-        coalesce(typed.is_active, true) as is_active,
+        {{ servicetitan_is_active() }} as is_active,
         latest.is_deleted,
         {{ cast_error_columns(casts) }} is not null as has_cast_errors,
 

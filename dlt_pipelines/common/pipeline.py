@@ -375,7 +375,7 @@ def _log_run(
 def _index_versions(books: psycopg.Connection, endpoints: list[EndpointStats]) -> None:
     """dlt creates raw tables without a key; a unique index on (scope, id, load id, content hash)
     makes a replayed load job unable to add a version twice, and serves the trigger's and
-    staging's latest-version lookups (which read a record's versions newest load first)."""
+    staging's latest-version lookups (which read all versions of one record)."""
     # The first load of a big table builds these indexes over millions of rows: with the
     # default 64 MB they sort on disk.
     books.execute("set maintenance_work_mem = '512MB'")
@@ -391,6 +391,13 @@ def _index_versions(books: psycopg.Connection, endpoints: list[EndpointStats]) -
         }
         _version_key(books, table, names)
         _skip_repeated_versions(books, table, names)
+        # The few versions with a value that could not be typed: `lazi status` counts them.
+        books.execute(
+            sql.SQL(
+                "create index if not exists {index} on raw.{table} ({scope}, {id}) "
+                "where type_errors is not null"
+            ).format(index=sql.Identifier(f"{table}_type_errors"), **names)
+        )
         # Rows of one load: how this run counts its new versions, and dbt's incremental filter.
         books.execute(
             sql.SQL("create index if not exists {index} on raw.{table} (_dlt_load_id)").format(
@@ -424,14 +431,15 @@ def _drop_repeated_versions(
 ) -> None:
     """A table's first load appends without the trigger: a job dlt replayed after a kill copied
     its rows twice, and a page delivered again in a later package of the run repeats a version.
-    Of each run of equal consecutive versions (oldest load first) the first is kept."""
+    Of each run of equal consecutive versions (oldest first, as LATEST_FIRST orders them) the
+    first is kept."""
     deleted = books.execute(
         sql.SQL(
             """
             delete from raw.{table} as t using (
                 select ctid as row_ctid, content_hash, lag(content_hash) over (
                     partition by {scope}, {id}
-                    order by _dlt_load_id, modified_on nulls first, content_hash
+                    order by modified_on nulls first, _dlt_load_id, content_hash
                 ) as previous_hash
                 from raw.{table}
             ) as ordered

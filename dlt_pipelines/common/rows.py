@@ -26,11 +26,12 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-# Which of a record's versions is its latest: the one loaded last (the vendor's state when it was
-# last read, even when that returns to an earlier content), then, within one load, the one the
-# vendor modified last, then the content hash so the pick is deterministic. dbt's
-# latest-version macros and the load trigger (pipeline.py) order the same way.
-LATEST_FIRST = "_dlt_load_id desc, modified_on desc nulls last, content_hash desc"
+# Which of a record's versions is its latest: the one the vendor modified last (a stale read
+# delivered after a newer one does not win), then the one loaded last (the only order when the
+# vendor keeps no modification time, or when content returned to an earlier state without a new
+# modification time, or for a tombstone), then the content hash so the pick is deterministic.
+# dbt's latest-version macros and the load trigger (pipeline.py) order the same way.
+LATEST_FIRST = "modified_on desc nulls last, _dlt_load_id desc, content_hash desc"
 
 ColumnType = Literal["bigint", "text", "decimal", "bool", "timestamp", "json", "double"]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 WAREHOUSE_SCHEMAS = ("raw", "staging", "master", "crm", "marts", "workflow", "sync", "audit")
 
@@ -52,3 +53,50 @@ def sync_states(conn: psycopg.Connection) -> list[tuple[Any, ...]]:
         order by vendor, table_name, scope
         """
     ).fetchall()
+
+
+def flagged_records(conn: psycopg.Connection) -> list[tuple[str, int]]:
+    """(raw table, records whose latest version holds a value that could not be typed, or was
+    typed from another JSON type) for every raw table with such records. Cheap at any size:
+    the loader indexes the flagged versions (pipeline._index_versions), and only their records'
+    latest versions are looked up."""
+    from dlt_pipelines.common.rows import LATEST_FIRST
+
+    keyed = conn.execute(
+        """
+        select c.table_name,
+               max(c.column_name) filter (
+                   where c.column_name in ('tenant_id', 'location_id', 'account_id')),
+               max(c.column_name) filter (where c.column_name in ('st_id', 'ghl_id', 'callrail_id'))
+        from information_schema.columns as c
+        where c.table_schema = 'raw'
+        group by c.table_name
+        having bool_or(c.column_name = 'type_errors')
+        order by c.table_name
+        """
+    ).fetchall()
+    counts: list[tuple[str, int]] = []
+    for table, scope, record_id in keyed:
+        if scope is None or record_id is None:
+            continue
+        query = sql.SQL(
+            """
+            select count(*) from (
+                select distinct {scope}, {id} from raw.{table} where type_errors is not null
+            ) as flagged
+            where (
+                select latest.type_errors is not null from raw.{table} as latest
+                where latest.{scope} = flagged.{scope} and latest.{id} = flagged.{id}
+                order by {latest_first} limit 1
+            )
+            """
+        ).format(
+            table=sql.Identifier(table),
+            scope=sql.Identifier(scope),
+            id=sql.Identifier(record_id),
+            latest_first=sql.SQL(LATEST_FIRST),
+        )
+        flagged = conn.execute(query).fetchone()[0]
+        if flagged:
+            counts.append((table, flagged))
+    return counts

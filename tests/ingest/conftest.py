@@ -82,7 +82,7 @@ def latest_versions(
 
 
 def duplicate_versions(url: str, table: str, entity_key: list[str]) -> int:
-    """Versions equal to the version before them (in load order) of the same record: an
+    """Versions equal to the version before them (oldest first) of the same record: an
     identical re-delivery or a replayed load job recorded twice. Must always be 0; a record
     that returns to an earlier content is not counted (its previous version differs)."""
     partition = sql.SQL(", ").join(sql.Identifier(c) for c in entity_key)
@@ -91,7 +91,7 @@ def duplicate_versions(url: str, table: str, entity_key: list[str]) -> int:
         select count(*) from (
             select content_hash, lag(content_hash) over (
                 partition by {partition}
-                order by _dlt_load_id, modified_on nulls first, content_hash
+                order by modified_on nulls first, _dlt_load_id, content_hash
             ) as previous_hash
             from raw.{table}
         ) as ordered

@@ -22,11 +22,11 @@ from tests.ingest.test_servicetitan_source import assert_raw_matches_world
 
 
 def versions_of(url: str, table: str, id_column: str, record_id: object) -> list[str]:
-    """The content hashes raw holds for one record, oldest load first."""
+    """The content hashes raw holds for one record, oldest first."""
     with psycopg.connect(url) as conn:
         rows = conn.execute(
-            f"select content_hash from raw.{table} where {id_column} = %s "  # noqa: S608
-            "order by _dlt_load_id, modified_on nulls first, content_hash",
+            f"select content_hash from raw.{table} where {id_column} = %s "
+            "order by modified_on nulls first, _dlt_load_id, content_hash",
             (record_id,),
         ).fetchall()
     return [row[0] for row in rows]

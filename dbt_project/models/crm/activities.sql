@@ -367,7 +367,10 @@ call_activities as (
         calls.direction,
         coalesce(
             calls.lead_status,
-            case when calls.is_answered then 'answered' else 'missed' end
+            case
+                when calls.is_answered then 'answered'
+                when not calls.is_answered then 'missed'
+            end
         ) as outcome,
         calls.duration_seconds::integer as duration_seconds,
         calls.value as monetary_value,

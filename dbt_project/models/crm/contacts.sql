@@ -265,7 +265,8 @@ aggregated as (
         bool_or(source_system = 'servicetitan') as is_customer,
         bool_or(is_live) as is_active,
         bool_and(is_deleted) as is_deleted,
-        bool_or(is_dnd) as is_dnd,
+        -- an unknown do-not-disturb (null) reads as do-not-disturb
+        bool_or(is_dnd is not false) as is_dnd,
 
         min(created_at) as first_seen_at,
         max(updated_at) as updated_at

@@ -57,9 +57,11 @@ renamed as (
         value,
 
         ---------- booleans
-        coalesce(answered, false) as is_answered,
-        coalesce(voicemail, false) as is_voicemail,
-        coalesce(first_call, false) as is_first_call,
+        -- null when CallRail sent no value raw could type (flagged in has_type_errors),
+        -- never a default that reads as a real answer
+        answered as is_answered,
+        voicemail as is_voicemail,
+        first_call as is_first_call,
         is_deleted,
         (type_errors is not null or start_time is null) as has_type_errors,
 

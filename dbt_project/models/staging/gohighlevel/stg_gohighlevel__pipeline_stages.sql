@@ -48,8 +48,7 @@ renamed as (
         end as stage_position,
 
         ---------- booleans
-        coalesce((stage_object -> 'showInFunnel') <> 'false'::jsonb, true)
-            as is_shown_in_funnel,
+        {{ json_flag('stage_object', 'showInFunnel', 'true') }} as is_shown_in_funnel,
         is_deleted,
         (
             jsonb_typeof(stage_object) <> 'object'

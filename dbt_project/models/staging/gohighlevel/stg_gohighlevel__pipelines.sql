@@ -36,9 +36,8 @@ renamed as (
         end as stage_count,
 
         ---------- booleans
-        coalesce((full_data -> 'showInFunnel') = 'true'::jsonb, false)
-            as is_shown_in_funnel,
-        coalesce((full_data -> 'showInPieChart') = 'true'::jsonb, false)
+        {{ json_flag('full_data', 'showInFunnel', 'false') }} as is_shown_in_funnel,
+        {{ json_flag('full_data', 'showInPieChart', 'false') }}
             as is_shown_in_pie_chart,
         is_deleted,
         (

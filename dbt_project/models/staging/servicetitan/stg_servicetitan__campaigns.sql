@@ -42,7 +42,7 @@ renamed as (
 
         -- booleans
         typed.is_default_campaign,
-        coalesce(typed.is_active, true) as is_active,
+        {{ servicetitan_is_active() }} as is_active,
         latest.is_deleted,
         {{ cast_error_columns(casts) }} is not null as has_cast_errors,
 

@@ -59,7 +59,7 @@ renamed as (
         typed.is_do_not_service,
         typed.is_tax_exempt,
         typed.is_national_account,
-        coalesce(typed.is_active, true) as is_active,
+        {{ servicetitan_is_active() }} as is_active,
         latest.is_deleted,
         {{ cast_error_columns(casts) }} is not null as has_cast_errors,
 

@@ -57,7 +57,7 @@ renamed as (
         -- booleans
         typed.is_taxable,
         typed.is_inventory,
-        coalesce(typed.is_active, true) as is_active,
+        {{ servicetitan_is_active() }} as is_active,
         latest.is_deleted,
         {{ cast_error_columns(casts) }} is not null as has_cast_errors,
 
