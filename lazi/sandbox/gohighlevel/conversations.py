@@ -52,6 +52,8 @@ from lazi.sandbox.gohighlevel.search import SortSpec, key_fn
 router = APIRouter()
 
 DEFAULT_LIMIT = 20
+# conversations.json documents the default only; the cap is that of GHL's other v2 lists
+# (unverified for conversations).
 MAX_LIMIT = 100
 SORT_BY = ("last_manual_message_date", "last_message_date", "score_profile", "overdue_at", "due_at")
 STATUSES = ("all", "read", "unread", "starred", "recents")
