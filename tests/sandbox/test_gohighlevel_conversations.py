@@ -118,6 +118,23 @@ def test_conversations_are_with_live_contacts_of_the_location(ghl_ro: GhlClient)
             assert conversation["type"] == "TYPE_EMAIL"
 
 
+def test_a_deleted_contact_takes_its_conversations_along(ghl: GhlClient) -> None:
+    before = {c["contactId"] for c in ghl.coll("conversations").records(live=True)}
+    contacts = ghl.coll("contacts")
+    gone: set[str] = set()
+    for _ in range(12):  # months, until the business has deleted a contact it talked to
+        assert ghl.http.post("/_sandbox/advance", params={"hours": 24 * 30}).status_code == 200
+        gone = {c["id"] for c in contacts.records() if contacts.is_deleted(c)} & before
+        if gone:
+            break
+    assert gone
+    found = _conversations(ghl, limit=100)
+    assert found["total"] == len(list(ghl.coll("conversations").records(live=True)))
+    assert not {c["contactId"] for c in found["conversations"]} & gone
+    messages = list(ghl.coll("messages").records(live=True))
+    assert not {m["contactId"] for m in messages} & gone
+
+
 def test_conversation_search_pages_newest_first_with_start_after_date(ghl_ro: GhlClient) -> None:
     live = list(ghl_ro.coll("conversations").records(live=True))
     dates = sorted((c["lastMessageDate"] for c in live), reverse=True)
