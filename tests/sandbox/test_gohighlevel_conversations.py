@@ -162,6 +162,12 @@ def test_conversation_search_filters(ghl_ro: GhlClient) -> None:
     user = one["assignedTo"]
     mine = _conversations(ghl_ro, assignedTo=user, limit=100)["conversations"]
     assert {c["id"] for c in mine} == {c["id"] for c in live if c["assignedTo"] == user}
+    needle = one["fullName"].split()[-1].lower()
+    named = _conversations(ghl_ro, query=needle, limit=100)["conversations"]
+    assert one["id"] in {c["id"] for c in named}
+    assert all(
+        needle in f"{c['fullName']} {c['email']} {c['lastMessageBody']}".lower() for c in named
+    )
 
 
 def test_messages_newest_first_paged_by_last_message_id(ghl_ro: GhlClient) -> None:
