@@ -224,12 +224,15 @@ def _mock(response: httpx.Response, host: str, path: str) -> tuple[MockRequest, 
     return mock_request, mock_response
 
 
-def check_ghl(response: httpx.Response, spec_file: str) -> None:
-    """Validate a GHL response against the official spec (operation found by method+path)."""
+def check_ghl(response: httpx.Response, spec_file: str, *, request: bool = False) -> None:
+    """Validate a GHL response (and with request=True the request that got it too) against
+    the official spec (operation found by method+path)."""
     path = response.request.url.path
-    if path != "/" and path.endswith("/") and path != "/contacts/":
+    if path != "/" and path.endswith("/") and path not in ghl_spec(spec_file)["paths"]:
         path = path.rstrip("/")
     mock_request, mock_response = _mock(response, "https://services.leadconnectorhq.com", path)
+    if request:
+        ghl_openapi(spec_file).validate_request(mock_request)
     ghl_openapi(spec_file).validate_response(mock_request, mock_response)
 
 

@@ -1,10 +1,16 @@
 """PUT /v3/a/{account}/calls/{id}.json: tags (replace or append), note, value, lead_status,
-customer_name; visible in later reads and recorded in the write log."""
+customer_name; null leaves a field unchanged; visible in later reads and recorded in the
+write log."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+
+from lazi.sandbox.callrail.calls import CALL_FIELDS
 from tests.sandbox import _ghl_cr_fixtures as fx
-from tests.sandbox._ghl_cr_fixtures import CrClient
+from tests.sandbox._ghl_cr_fixtures import CrClient, check_cr
 
 # Fixtures live in the shared module; binding them here lets pytest find them.
 cr = fx.cr
@@ -67,3 +73,63 @@ def test_unknown_keys_are_ignored_like_rails_strong_params(cr: CrClient) -> None
     call = cr.live("calls")[3]["id"]
     updated = _put(cr, call, {"note": "ok", "duration": 1, "spam": False})
     assert updated["note"] == "ok" and updated["duration"] != 1
+
+
+# Every updatable field as a client that always sends all of them does (issue 15, item 4):
+# the unset ones are null. Each case sets one field; (sent value, what reads show).
+ALL_NULL: dict[str, Any] = dict.fromkeys(
+    ("tags", "value", "lead_status", "append_tags", "customer_name", "spam", "note")
+)
+READ_BACK = "tags,note,value,formatted_value,lead_status,customer_name"
+ONE_FIELD = {
+    "tags": (["st-job-booked"], {"tags": ["st-job-booked"]}),
+    "note": ("Booked job 77", {"note": "Booked job 77"}),
+    "value": ("125.5", {"value": "125.50", "formatted_value": "$125.50"}),
+    "lead_status": ("not_a_lead", {"lead_status": "not_a_lead"}),
+    "customer_name": ("Lee Park", {"customer_name": "Lee Park"}),
+}
+
+
+@pytest.mark.parametrize("field", sorted(ONE_FIELD))
+def test_nulls_leave_fields_unchanged_and_the_set_one_changes(cr: CrClient, field: str) -> None:
+    call = cr.live("calls")[4]["id"]
+    # Give every field a value first, so that a null that cleared it would show.
+    _put(cr, call, {"tags": ["a", "b"], "note": "n", "value": "10", "lead_status": "good_lead"})
+    before = _get(cr, call, READ_BACK)
+    sent, shown = ONE_FIELD[field]
+    response = cr.http.put(cr.path(f"calls/{call}.json"), json={**ALL_NULL, field: sent})
+    assert response.status_code == 200, response.text  # was 422 "tags must be an array"
+    check_cr(response)
+    answer = response.json()
+    # The call's documented keys: the default fields and the updatable ones, nothing echoed
+    # from the request (append_tags, spam).
+    assert set(answer) == {*CALL_FIELDS, "tags", "note", "value", "lead_status", "customer_name"}
+    after = _get(cr, call, READ_BACK)
+    assert after == {**before, **shown}
+    assert answer[field] == shown[field]
+
+
+def test_all_null_changes_nothing_but_is_logged(cr: CrClient) -> None:
+    call = cr.live("calls")[5]["id"]
+    before = _get(cr, call, READ_BACK)
+    response = cr.http.put(cr.path(f"calls/{call}.json"), json=ALL_NULL)
+    assert response.status_code == 200, response.text
+    assert _get(cr, call, READ_BACK) == before
+    assert [w["body"] for w in cr.http.get("/_sandbox/writes").json()] == [ALL_NULL]
+
+
+def test_append_tags_with_null_other_fields(cr: CrClient) -> None:
+    call = cr.live("calls")[6]["id"]
+    _put(cr, call, {"tags": ["first"]})
+    appended = _put(cr, call, {**ALL_NULL, "tags": ["second"], "append_tags": True})
+    assert appended["tags"] == ["first", "second"]
+    assert _get(cr, call, "tags")["tags"] == ["first", "second"]
+
+
+def test_empty_string_still_clears_note_and_value(cr: CrClient) -> None:
+    call = cr.live("calls")[7]["id"]
+    _put(cr, call, {"note": "n", "value": "10"})
+    _put(cr, call, {**ALL_NULL, "note": "", "value": ""})
+    cleared = _get(cr, call, "note,value,formatted_value")
+    assert cleared["note"] == "" and cleared["value"] is None
+    assert cleared["formatted_value"] == "--"

@@ -92,6 +92,28 @@ def test_header_names_and_bearer_scheme_are_case_insensitive(st_shared: STClient
     assert response.status_code == 200
 
 
+def test_access_token_without_the_bearer_scheme_is_accepted(st_shared: STClient) -> None:
+    # Published clients send `Authorization: <token>` and production answers them; the
+    # stand-in used to refuse it with "... is not a Bearer token".
+    response = st_shared.http.get(
+        st_shared.path("crm/customers"),
+        headers={"Authorization": st_shared.token(), "ST-App-Key": st_shared.app_key},
+    )
+    assert response.status_code == 200
+    assert response.json() == st_shared.get("crm/customers").json()
+
+
+@pytest.mark.parametrize("form", ["not-a-token", "Bearer", "", "Basic {token}"])
+def test_bare_unknown_empty_or_other_scheme_token_gets_401(st_shared: STClient, form: str) -> None:
+    authorization = form.format(token=st_shared.token())
+    response = st_shared.http.get(
+        st_shared.path("crm/customers"),
+        headers={"Authorization": authorization, "ST-App-Key": st_shared.app_key},
+    )
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Bearer")
+
+
 def test_token_of_one_tenant_cannot_read_another(st_shared: STClient) -> None:
     other = st_shared.world.tenants[1]
     response = st_shared.http.get(
@@ -116,6 +138,11 @@ def test_token_expires_after_its_lifetime_and_a_new_one_works(
     expired = st.get("crm/customers")
     assert expired.status_code == 401
     assert "expired" in expired.headers["www-authenticate"]
+    bare = st.http.get(
+        st.path("crm/customers"),
+        headers={"Authorization": st.token(), "ST-App-Key": st.app_key},
+    )
+    assert bare.status_code == 401 and "expired" in bare.headers["www-authenticate"]
     st._tokens.clear()  # a client refreshes by asking for a new token
     assert st.get("crm/customers").status_code == 200
 

@@ -1,5 +1,6 @@
 """CallRail v3 calls: list (offset or relative pagination, date windows, filters,
-`fields=`), get, and PUT (tags, note, value, lead_status, customer_name)."""
+`fields=`), get, and PUT (tags, note, value, lead_status, customer_name; null leaves a field
+as it is)."""
 
 from __future__ import annotations
 
@@ -360,6 +361,9 @@ async def update_call(request: Request, account_id: str, call_id: str) -> Respon
 
 
 def _call_changes(current: Record, body: dict[str, Any]) -> dict[str, Any]:
+    # Some clients send every updatable field, the unset ones as null; CallRail leaves those
+    # unchanged (clear a note or value with "" instead).
+    body = {name: value for name, value in body.items() if value is not None}
     changes: dict[str, Any] = {}
     if "tags" in body:
         tags = body["tags"]
@@ -368,12 +372,12 @@ def _call_changes(current: Record, body: dict[str, Any]) -> dict[str, Any]:
         old = list(current.get("tags") or [])
         changes["tags"] = list(dict.fromkeys(old + tags)) if body.get("append_tags") else tags
     if "note" in body:
-        changes["note"] = None if body["note"] is None else str(body["note"])
+        changes["note"] = str(body["note"])
     if "value" in body:
         changes["value"], changes["formatted_value"] = _money(body["value"])
     if "lead_status" in body:
         status = body["lead_status"]
-        if status is not None and status not in LEAD_STATUSES:
+        if status not in LEAD_STATUSES:
             raise BadParam(f"lead_status must be one of {', '.join(LEAD_STATUSES)}")
         changes["lead_status"] = status
     if "customer_name" in body:

@@ -21,7 +21,7 @@ from lazi.sandbox._ghl_cr_kit import (
     world_lock,
 )
 from lazi.sandbox.common import FaultConfig, SlidingWindowLimiter, WriteLog
-from lazi.sandbox.gohighlevel import contacts, opportunities
+from lazi.sandbox.gohighlevel import contacts, conversations, opportunities, users
 from lazi.sandbox.gohighlevel.base import (
     BURST_LIMIT,
     BURST_WINDOW_S,
@@ -62,6 +62,7 @@ def create_app(
             with world_lock(world):
                 contacts.warm(ctx, location)
                 opportunities.warm(ctx, location)
+                conversations.warm(ctx, location)
 
     def render_fault(status: int, scope: Scope) -> Rendered:
         if status in (502, 503):
@@ -83,7 +84,13 @@ def create_app(
         vendor=VENDOR,
         world=world,
         state=ctx,
-        routers=[contacts.router, opportunities.router, _settings_router(ctx)],
+        routers=[
+            contacts.router,
+            opportunities.router,
+            conversations.router,
+            users.router,
+            _settings_router(ctx),
+        ],
         limiters={"burst": burst, "daily": daily},
         faults=faults,
         write_log=ctx.write_log,

@@ -1,5 +1,6 @@
-"""Opportunities: GET /opportunities/search (snake_case query, meta + startAfter paging),
-GET /opportunities/pipelines, GET/PUT /opportunities/{id}, PUT /opportunities/{id}/status."""
+"""Opportunities: GET /opportunities/search (snake_case or camelCase query, meta + startAfter
+paging), POST /opportunities/search (body form), GET /opportunities/pipelines,
+GET/PUT /opportunities/{id}, PUT /opportunities/{id}/status."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from lazi.sandbox._ghl_cr_kit import (
+    TOP,
+    Page,
     Predicate,
     Record,
     SortedView,
@@ -38,6 +41,7 @@ from lazi.sandbox.gohighlevel.search import (
     cursor_key,
     field_value,
     key_fn,
+    search_after_of,
 )
 
 router = APIRouter()
@@ -46,13 +50,25 @@ MAX_LIMIT = 100
 STATUSES = ("open", "won", "lost", "abandoned", "all")
 ORDERS = {"added_asc": SortSpec("createdAt", False), "added_desc": SortSpec("createdAt", True)}
 DEFAULT_ORDER = "added_desc"
-# query parameter -> record field, for the plain equality filters
+# Equality filters: the record field and the query parameter's two spellings (the v2 spec and
+# older clients send snake_case, the SDK built from the v3 spec camelCase; production takes both).
 _EQUALITY = {
-    "pipeline_id": "pipelineId",
-    "pipeline_stage_id": "pipelineStageId",
-    "contact_id": "contactId",
-    "assigned_to": "assignedTo",
-    "id": "id",
+    "pipelineId": ("pipeline_id", "pipelineId"),
+    "pipelineStageId": ("pipeline_stage_id", "pipelineStageId"),
+    "contactId": ("contact_id", "contactId"),
+    "assignedTo": ("assigned_to", "assignedTo"),
+    "id": ("id",),
+}
+LOCATION_PARAMS = ("location_id", "locationId")
+# POST /opportunities/search body (OpportunitySearchBodyDTO); only locationId is needed in
+# practice, so a client may leave the rest out or send them empty.
+SEARCH_BODY_FIELDS = {
+    "locationId": "str",
+    "query": "str?",
+    "limit": "num?",
+    "page": "num?",
+    "searchAfter": "list?",
+    "additionalDetails": "obj?",
 }
 UPDATE_FIELDS = {
     "pipelineId": "str",
@@ -69,7 +85,7 @@ STATUS_FIELDS = {"status": "str", "lostReasonId": "str"}
 @router.get("/opportunities/search")
 async def search_opportunities(request: Request) -> Response:
     ctx = context(request)
-    location = last_param(request, "location_id")
+    location = _param(request, LOCATION_PARAMS)
     if not location:
         return unprocessable(["location_id should not be empty", "location_id must be a string"])
     if location != location_of(request):
@@ -81,8 +97,7 @@ async def search_opportunities(request: Request) -> Response:
     except ValueError:
         limit, page = 20, 1
         problems.append("limit must be a number conforming to the specified constraints")
-    if limit > MAX_LIMIT:
-        problems.append(f"limit must not be greater than {MAX_LIMIT}")
+    problems += _limit_problems(limit)
     status = last_param(request, "status") or None
     if (msg := enum_problem("status", status, STATUSES)) is not None:
         problems.append(msg)
@@ -94,38 +109,31 @@ async def search_opportunities(request: Request) -> Response:
         low = high = None
     if problems:
         return unprocessable(problems)
-    limit, page = max(limit, 1), max(page, 1)
     order = last_param(request, "order")
     spec = ORDERS.get(order or DEFAULT_ORDER, ORDERS[DEFAULT_ORDER])
-    start_after, start_after_id = (
-        last_param(request, "startAfter"),
-        last_param(request, "startAfterId"),
-    )
+    start_after = last_param(request, "startAfter")
+    start_after_id = last_param(request, "startAfterId")
     after = None
-    if start_after and start_after_id:
+    if start_after:
         try:
-            after = cursor_key([spec], [start_after, start_after_id])
+            # startAfter alone (as the v3 SDK may send it) resumes after every record of
+            # that instant: TOP sorts after any id.
+            after = cursor_key([spec], [start_after, start_after_id or TOP])
         except SearchError as exc:
             return bad_request(str(exc))
-
-    wanted = _wanted(request, status)
-    eq_fields = tuple(sorted(wanted))
-    prefix = tuple(prefix_component(wanted[f]) for f in eq_fields)
-    view = opportunities_view(ctx, location, spec, eq_fields, since_ms=low)
-    if spec.descending:
-        low, high = (None if high is None else -high), (None if low is None else -low)
-    lo, hi = view.range_of(prefix, low, high, missing=low is None and high is None)
-    result = select(
-        view,
-        lo=lo,
-        hi=hi,
-        predicate=_query_predicate(last_param(request, "q")),
-        after=None if after is None else (*prefix, *after),
-        offset=0 if after is not None else (page - 1) * limit,
-        limit=limit,
+    result, current = _search(
+        ctx,
+        location,
+        spec,
+        limit=max(limit, 1),
+        page=max(page, 1),
+        after=after,
+        wanted=_wanted(request, status),
+        query=last_param(request, "q"),
+        low=low,
+        high=high,
     )
     records = result.records
-    current = page if after is None else result.start_rank // limit + 1
     meta: dict[str, Any] = {
         "total": result.total,
         "nextPageUrl": None,
@@ -144,6 +152,89 @@ async def search_opportunities(request: Request) -> Response:
             page=current + 1,
         )
     return json_response({"opportunities": records, "meta": meta, "aggregations": {}})
+
+
+@router.post("/opportunities/search")
+async def search_opportunities_by_body(request: Request) -> Response:
+    """The body form of the search: the GET form's records, order (newest first) and
+    limits, paged by `page` or by `searchAfter` ([createdAt ms, id], as each record's own
+    `searchAfter` gives it, numbers or strings). Answers {opportunities, total, aggregations}.
+    additionalDetails is accepted; the world has no tasks or calendar events to attach."""
+    ctx = context(request)
+    body, err = await json_body(request)
+    if err:
+        return err
+    assert body is not None
+    problems = validate(body, SEARCH_BODY_FIELDS, required=("locationId",))
+    if problems:
+        return unprocessable(problems)
+    if body["locationId"] != location_of(request):
+        return forbidden_location()
+    limit, page = int(body.get("limit") or 20), int(body.get("page") or 1)
+    if problems := _limit_problems(limit):
+        return unprocessable(problems)
+    spec = ORDERS[DEFAULT_ORDER]
+    search_after = body.get("searchAfter") or None
+    try:
+        after = None if search_after is None else cursor_key([spec], search_after)
+    except SearchError as exc:
+        return bad_request(str(exc))
+    result, _ = _search(
+        ctx,
+        body["locationId"],
+        spec,
+        limit=max(limit, 1),
+        page=max(page, 1),
+        after=after,
+        wanted={},
+        query=body.get("query"),
+    )
+    records = [{**r, "searchAfter": search_after_of(r, [spec])} for r in result.records]
+    return json_response({"opportunities": records, "total": result.total, "aggregations": {}})
+
+
+def _search(
+    ctx: GhlContext,
+    location: str,
+    spec: SortSpec,
+    *,
+    limit: int,
+    page: int,
+    after: tuple | None,
+    wanted: dict[str, str],
+    query: str | None,
+    low: int | None = None,
+    high: int | None = None,
+) -> tuple[Page, int]:
+    """A page of the location's live opportunities in `spec` order and its page number:
+    equality filters `wanted`, free text `query`, createdAt within [low, high] (epoch ms),
+    after the cursor `after` if given, else page `page` of `limit`."""
+    eq_fields = tuple(sorted(wanted))
+    prefix = tuple(prefix_component(wanted[f]) for f in eq_fields)
+    view = opportunities_view(ctx, location, spec, eq_fields, since_ms=low)
+    if spec.descending:
+        low, high = (None if high is None else -high), (None if low is None else -low)
+    lo, hi = view.range_of(prefix, low, high, missing=low is None and high is None)
+    result = select(
+        view,
+        lo=lo,
+        hi=hi,
+        predicate=_query_predicate(query),
+        after=None if after is None else (*prefix, *after),
+        offset=0 if after is not None else (page - 1) * limit,
+        limit=limit,
+    )
+    current = page if after is None else result.start_rank // limit + 1
+    return result, current
+
+
+def _limit_problems(limit: int) -> list[str]:
+    return [f"limit must not be greater than {MAX_LIMIT}"] if limit > MAX_LIMIT else []
+
+
+def _param(request: Request, names: tuple[str, ...]) -> str | None:
+    """The first non-empty value among a query parameter's accepted spellings."""
+    return next((value for name in names if (value := last_param(request, name))), None)
 
 
 def opportunities_view(
@@ -170,7 +261,7 @@ def warm(ctx: GhlContext, location: str) -> None:
 def _wanted(request: Request, status: str | None) -> dict[str, str]:
     """record field -> required value, from the equality query parameters."""
     wanted = {
-        field: value for param, field in _EQUALITY.items() if (value := last_param(request, param))
+        field: value for field, names in _EQUALITY.items() if (value := _param(request, names))
     }
     if status and status != "all":
         wanted["status"] = status

@@ -78,13 +78,26 @@ class TokenStore:
         """(grant, "") when both headers are valid, else (None, why)."""
         if not app_key or not secrets.compare_digest(app_key, self.app_key):
             return None, "The ST-App-Key header is missing or invalid"
-        scheme, _, token = (authorization or "").strip().partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            return None, "The Authorization header is missing or is not a Bearer token"
+        token = _access_token(authorization)
+        if not token:
+            return None, "The Authorization header is missing or holds no access token"
         with self._lock:
-            grant = self._grants.get(token.strip())
+            grant = self._grants.get(token)
         if grant is None:
             return None, "The access token is invalid"
         if grant.expires_at <= self._clock():
             return None, "The access token has expired"
         return grant, ""
+
+
+def _access_token(authorization: str | None) -> str:
+    """The token of `Bearer <token>` or of a bare `<token>`, else "".
+
+    The spec asks for the Bearer scheme, but production also answers clients that send the
+    access token alone; any other scheme (Basic, ...) is still refused.
+    """
+    value = (authorization or "").strip()
+    scheme, space, token = value.partition(" ")
+    if not space:
+        return value
+    return token.strip() if scheme.lower() == "bearer" else ""

@@ -56,7 +56,15 @@ ST_COLLECTIONS = (
     "call_reasons",
     "calls",
 )
-GHL_COLLECTIONS = ("contacts", "opportunities", "pipelines", "notes")
+GHL_COLLECTIONS = (
+    "contacts",
+    "opportunities",
+    "pipelines",
+    "notes",
+    "users",
+    "conversations",
+    "messages",
+)
 CR_COLLECTIONS = ("companies", "trackers", "calls")
 
 

@@ -645,7 +645,8 @@ class Advance:
             self.commit(notes, n, loc.note_record(n, found[1]["id"], self.r, ms), ms)
 
     def delete_contact_ghl(self, loc: GhlLocation, ms: int) -> None:
-        """Deleting a contact in GHL takes its opportunities and notes with it."""
+        """Deleting a contact in GHL takes its opportunities, notes and conversations (with
+        their messages) with it."""
         contacts = self.col("gohighlevel", "contacts", loc.location_id)
         found = self.pick_live(contacts)
         if found is None:
@@ -653,7 +654,7 @@ class Advance:
         c, rec = found
         self.counts["/".join(map(str, contacts.key))] += 1
         contacts.mark_deleted(c, ms)
-        for name in ("opportunities", "notes"):
+        for name in ("opportunities", "notes", "conversations", "messages"):
             col = self.col("gohighlevel", name, loc.location_id)
             for idx in self._children_of(loc, name, c, rec["id"]):
                 if not col.is_deleted_index(idx):
@@ -664,8 +665,12 @@ class Advance:
         col = self.col("gohighlevel", name, loc.location_id)
         out = []
         if c < loc.contacts_ch.total:
-            ch = loc.opps_ch if name == "opportunities" else loc.notes_ch
-            out += list(range(*ch.range(c)))
+            if name == "messages":
+                for k in range(*loc.convs_ch.range(c)):
+                    out += list(range(*loc.msgs_ch.range(k)))
+            else:
+                ch = {"opportunities": loc.opps_ch, "notes": loc.notes_ch}.get(name, loc.convs_ch)
+                out += list(range(*ch.range(c)))
         # records inserted later (by advance or the apps) can belong to any contact
         out += [
             idx

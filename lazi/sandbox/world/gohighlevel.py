@@ -12,17 +12,41 @@ from functools import cached_property
 
 import numpy as np
 
-from .clock import DAY, HOUR, MINUTE, iso_z
+from .clock import DAY, HOUR, MINUTE, iso_z, parse_iso
 from .collection import Hooks, LazyTable, ListTable, Record
 from .ids import IdCodec
 from .layout import Children, Hashes, umod
-from .people import PHONE_STYLES, Person, format_phone, make_person, typo
+from .people import (
+    FIRST_NAMES,
+    LAST_NAMES,
+    PHONE_STYLES,
+    Person,
+    digits,
+    format_phone,
+    make_person,
+    typo,
+)
 from .rand import Rng, bucket, stream_id
 from .servicetitan import StTenant
 
 S = {
     name: stream_id("ghl-" + name)
-    for name in ("same", "lead", "del", "contact", "opp", "oppn", "note", "noten", "pipe", "user")
+    for name in (
+        "same",
+        "lead",
+        "del",
+        "contact",
+        "opp",
+        "oppn",
+        "note",
+        "noten",
+        "pipe",
+        "user",
+        "conv",
+        "convn",
+        "msg",
+        "msgn",
+    )
 }
 PIPELINES = (
     (
@@ -42,6 +66,40 @@ NOTE_BODIES = (
 )
 OPP_STATUS = ("open", "won", "lost", "abandoned")
 TIMEZONE = "America/Chicago"
+USER_ROLES = ("admin", "user", "user", "user")
+# A user's permissions as GHL lists them; the world's users may do all of it.
+USER_PERMISSIONS = (
+    "contactsEnabled",
+    "opportunitiesEnabled",
+    "conversationsEnabled",
+    "appointmentsEnabled",
+    "phoneCallEnabled",
+    "tagsEnabled",
+    "settingsEnabled",
+)
+# What a conversation with a customer says, by direction; SMS unless the contact has no phone.
+INBOUND_BODIES = (
+    "Hi, is anyone available to come out this week?",
+    "What time will the technician arrive?",
+    "Thanks, that works for me.",
+    "Can you send me the estimate again?",
+    "The water heater is leaking again.",
+)
+OUTBOUND_BODIES = (
+    "Hi! This is a reminder of your appointment tomorrow between 8 and 12.",
+    "Your technician is on the way.",
+    "Thanks for choosing us! Reply STOP to opt out.",
+    "We have an opening on Thursday morning, does that work?",
+    "Here is your estimate, let us know if you have questions.",
+)
+# GHL's numeric message types (GetMessageResponseDto.type) and their names.
+MESSAGE_TYPES = {"SMS": (2, "TYPE_SMS"), "Email": (3, "TYPE_EMAIL")}
+
+
+def normalize_e164(raw: str | None) -> str:
+    """A contact's phone as GHL shows it on a conversation (E.164), or ""."""
+    d10 = digits(raw)
+    return f"+1{d10}" if d10 else ""
 
 
 class GhlLocation:
@@ -64,9 +122,11 @@ class GhlLocation:
                 "users",
                 "stages",
                 "fields",
+                "conversations",
+                "messages",
             )
         }
-        self.users = [self.codec["users"].encode(i) for i in range(4)]
+        self.users = [self.codec["users"].encode(i) for i in range(len(USER_ROLES))]
         self.st_id_field = self.codec["fields"].encode(0)
 
     # ---- layout --------------------------------------------------------------------
@@ -96,6 +156,19 @@ class GhlLocation:
         n = self.contacts_ch.total
         deleted = umod(self.h.col(S["del"], n), 100) < 2
         return Children(np.where(deleted, 0, bucket(self.h.col(S["noten"], n), [60, 90])))
+
+    @cached_property
+    def convs_ch(self) -> Children:
+        """Per contact: a conversation (SMS or email) with about half the live contacts."""
+        n = self.contacts_ch.total
+        deleted = umod(self.h.col(S["del"], n), 100) < 2
+        has = umod(self.h.col(S["convn"], n), 100) < 55
+        return Children((has & ~deleted).astype(np.int64))
+
+    @cached_property
+    def msgs_ch(self) -> Children:
+        """Per conversation: its 1-4 messages, oldest first."""
+        return Children(1 + bucket(self.h.col(S["msgn"], self.convs_ch.total), [40, 70, 90]))
 
     def contact_person(self, c: int) -> tuple[int, int, bool]:
         """(customer slot, ordinal, is the customer's own person) of contact c."""
@@ -225,6 +298,10 @@ class GhlLocation:
             rec["lostReasonId"] = self.codec["stages"].encode(999)
         return rec
 
+    def _message_ms(self, m: int) -> int:
+        k, j = self.msgs_ch.parent(m)
+        return self.contact_ms(self.convs_ch.parent(k)[0]) + 5 + j
+
     def pipeline_id(self, pipe: int) -> str:
         return self.codec["pipelines"].encode(pipe)
 
@@ -247,6 +324,121 @@ class GhlLocation:
             "userId": r.pick(self.users),
             "dateAdded": iso_z(ms),
             "contactId": contact_id,
+        }
+
+    def user(self, u: int) -> Record:
+        r = Rng(self.h.seed, S["user"], u)
+        first, last = r.pick(FIRST_NAMES), r.pick(LAST_NAMES)
+        phone = format_phone(f"512{r.between(200, 999)}{r.between(0, 9999):04d}", "e164")
+        return {
+            "id": self.users[u],
+            "name": f"{first} {last}",
+            "firstName": first,
+            "lastName": last,
+            "email": f"{first}.{last}.{u}@team.example".lower(),
+            "phone": phone,
+            "extension": "",
+            "permissions": dict.fromkeys(USER_PERMISSIONS, True),
+            "roles": {
+                "type": "account",
+                "role": USER_ROLES[u],
+                "locationIds": [self.location_id],
+                "restrictSubAccount": False,
+            },
+            "deleted": False,
+            "lcPhone": {self.location_id: phone},
+        }
+
+    def _conversation_plan(self, k: int) -> tuple[Record, str, int, int, bool]:
+        """Conversation k's (contact, channel, first message ms, gap between messages ms,
+        whether the contact wrote first). Its messages fall between the contact's creation
+        and its last update, so the feed order (by that update) holds."""
+        c, _ = self.convs_ch.parent(k)
+        contact = self.contact(c)
+        r = Rng(self.h.seed, S["conv"], k)
+        channel = "SMS" if contact.get("phone") and r.chance(85) else "Email"
+        if not contact.get("email"):
+            channel = "SMS"
+        end = self.contact_ms(c)
+        start = end - r.between(HOUR, 20 * DAY)
+        gap = r.between(MINUTE, max(MINUTE + 1, (end - start) // 4))
+        return contact, channel, start, gap, r.chance(60)
+
+    def message(self, m: int) -> Record:
+        k, j = self.msgs_ch.parent(m)
+        contact, channel, start, gap, inbound_first = self._conversation_plan(k)
+        r = Rng(self.h.seed, S["msg"], m)
+        inbound = (j % 2 == 0) == inbound_first
+        type_no, type_name = MESSAGE_TYPES[channel]
+        rec: Record = {
+            "id": self.codec["messages"].encode(m),
+            "type": type_no,
+            "messageType": type_name,
+            "locationId": self.location_id,
+            "contactId": contact["id"],
+            "conversationId": self.codec["conversations"].encode(k),
+            "dateAdded": iso_z(start + j * gap),
+            "body": r.pick(INBOUND_BODIES if inbound else OUTBOUND_BODIES),
+            "direction": "inbound" if inbound else "outbound",
+            "status": "read" if inbound else "delivered",
+            "contentType": "text/plain",
+            "attachments": [],
+            "source": "app",
+        }
+        if not inbound:
+            rec["userId"] = contact["assignedTo"]
+        return rec
+
+    def conversation(self, k: int) -> Record:
+        contact, channel, start, _, _ = self._conversation_plan(k)
+        last = self.message(self.msgs_ch.range(k)[1] - 1)
+        r = Rng(self.h.seed, S["convn"], k)
+        unread = 1 if last["direction"] == "inbound" and r.chance(30) else 0
+        return self.conversation_record(
+            self.codec["conversations"].encode(k),
+            contact,
+            last,
+            added=start,
+            updated=self.contact_ms(self.convs_ch.parent(k)[0]) + 9,
+            phone_channel=channel == "SMS",
+            unread=unread,
+        )
+
+    def conversation_record(
+        self,
+        conversation_id: str,
+        contact: Record,
+        last: Record,
+        *,
+        added: int,
+        updated: int,
+        phone_channel: bool,
+        unread: int,
+    ) -> Record:
+        """A conversation as GET /conversations/search shows it: the contact's names and
+        addresses and the newest message's summary (dates in epoch ms, as GHL has them)."""
+        return {
+            "id": conversation_id,
+            "contactId": contact["id"],
+            "locationId": self.location_id,
+            "lastMessageBody": last["body"],
+            "lastMessageType": last["messageType"],
+            "lastMessageDirection": last["direction"],
+            "lastMessageDate": parse_iso(last["dateAdded"]),
+            "type": "TYPE_PHONE" if phone_channel else "TYPE_EMAIL",
+            "unreadCount": unread,
+            "fullName": contact["name"],
+            "contactName": contact["name"],
+            "email": contact.get("email", ""),
+            "phone": normalize_e164(contact.get("phone")),
+            "assignedTo": contact["assignedTo"],
+            "dateAdded": added,
+            "dateUpdated": updated,
+            "inbox": True,
+            "starred": False,
+            "deleted": False,
+            "tags": [],
+            "followers": [],
         }
 
     # ---- tables --------------------------------------------------------------------
@@ -306,7 +498,46 @@ class GhlLocation:
             }
             for i, (name, stages) in enumerate(PIPELINES)
         ]
+
+        def fill_conversation(rec: Record, idx: int, ms: int) -> None:
+            rec["id"] = self.codec["conversations"].encode(idx)
+            rec.setdefault("dateAdded", ms)
+            rec["dateUpdated"] = ms
+            rec["locationId"] = self.location_id
+
+        def stamp_conversation(rec: Record, ms: int) -> None:
+            rec["dateUpdated"] = ms
+
         return {
+            "users": ListTable(
+                ("gohighlevel", "users", self.location_id),
+                Hooks(
+                    self.codec["users"].encode,
+                    self.codec["users"].decode,
+                    lambda rec, ms: None,
+                    filler("users", "name", None),
+                ),
+                [self.user(u) for u in range(len(self.users))],
+                [t0 + u * MINUTE for u in range(len(self.users))],
+            ),
+            "conversations": table(
+                "conversations",
+                lambda: self.convs_ch.total,
+                self.conversation,
+                lambda k: self.contact_ms(self.convs_ch.parent(k)[0]) + 9,
+                stamp_conversation,
+                fill_conversation,
+            ),
+            # Messages never change: the feed time of message j of a conversation is its
+            # contact's last update + 5 + j (a contact's records keep 10 ms to themselves).
+            "messages": table(
+                "messages",
+                lambda: self.msgs_ch.total,
+                self.message,
+                lambda m: self._message_ms(m),
+                lambda rec, ms: None,
+                filler("messages", "dateAdded", None),
+            ),
             "contacts": table(
                 "contacts",
                 lambda: self.contacts_ch.total,
