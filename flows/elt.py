@@ -24,9 +24,19 @@ from lazi.config import PROJECT_ROOT, mask_secrets
 from lazi.db import warehouse
 from lazi.db.migrate import migrate
 from lazi.db.report import summarize
+from lazi.errors import LaziError
 
 
-@task(retries=2, retry_delay_seconds=[2, 10])
+def can_heal(task: Any, task_run: Any, state: Any) -> bool:
+    """Prefect's retry condition: a LaziError (a wrong password, an unknown database, a failed
+    migration) fails the same way on every try, unless it is a connection failure that may
+    heal; anything else gets the task's retries."""
+    del task, task_run
+    failure = state.data
+    return not isinstance(failure, LaziError) or getattr(failure, "transient", False)
+
+
+@task(retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=can_heal)
 def prepare_warehouse() -> dict[str, Any]:
     """Apply pending migrations and create the audit partitions for the months ahead."""
     logger = get_run_logger()
