@@ -144,6 +144,7 @@ def run(
         "(the first start of Prefect takes a while)"
     )
     prefect_env.configure()
+    prefect_env.start_temporary_server()
     from flows.elt import elt
 
     try:
