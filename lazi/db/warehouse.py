@@ -130,14 +130,10 @@ def connect(url: str, *, wait_s: float = 0, **kwargs: object) -> psycopg.Connect
 def _connection_failed(url: str, exc: psycopg.OperationalError) -> ConnectionFailed:
     text = mask_secrets(str(exc))
     reason = _reason(text)
-    transient = any(words in text.lower() for words in TRANSIENT_FAILURES)
-    advice = (
-        "Check that the server is up and accepts connections."
-        if transient
-        else "Check DATABASE_URL (or unset it to use the local cluster)."
-    )
     return ConnectionFailed(
-        f"Cannot connect to PostgreSQL at {_where(url)}: {reason}. {advice}", transient=transient
+        f"Cannot connect to PostgreSQL at {_where(url)}: {reason}. Check DATABASE_URL (or "
+        "unset it to use the local cluster) and that the server is up.",
+        transient=any(words in text.lower() for words in TRANSIENT_FAILURES),
     )
 
 

@@ -184,3 +184,24 @@ def test_run_fails_at_once_on_a_warehouse_it_cannot_use(
         assert notices == [], result.stderr
     assert "not-the-one" not in output
     assert password_of(pg_cluster.url()) not in output
+
+
+def test_the_flow_retries_only_failures_that_can_heal(pg_cluster: LocalCluster) -> None:
+    """prepare_warehouse's retry condition, fed the failures a real server gives."""
+    from prefect.states import Failed
+
+    from flows.elt import can_heal
+    from lazi.db.warehouse import ConnectionFailed, connect
+
+    failures = {}
+    for case, (url, _) in permanent_and_healing_failures(pg_cluster).items():
+        with pytest.raises(ConnectionFailed) as caught:
+            connect(url)
+        failures[case] = can_heal(None, None, Failed(data=caught.value))
+    assert failures == {
+        "wrong password": False,
+        "closed port": True,
+        "ssl against a server without it": False,
+        "unknown database": False,
+    }
+    assert can_heal(None, None, Failed(data=RuntimeError("a lost connection mid-migration")))
