@@ -20,13 +20,24 @@ from prefect import flow, get_run_logger, task
 
 from flows.transform import dbt_build
 from lazi import ingest
+from lazi.children import die_with_parent
 from lazi.config import PROJECT_ROOT, mask_secrets
 from lazi.db import warehouse
 from lazi.db.migrate import migrate
 from lazi.db.report import summarize
+from lazi.errors import LaziError
 
 
-@task(retries=2, retry_delay_seconds=[2, 10])
+def can_heal(task: Any, task_run: Any, state: Any) -> bool:
+    """Prefect's retry condition: a LaziError (a wrong password, an unknown database, a failed
+    migration) fails the same way on every try, unless it is a connection failure that may
+    heal; anything else gets the task's retries."""
+    del task, task_run
+    failure = state.data
+    return not isinstance(failure, LaziError) or getattr(failure, "transient", False)
+
+
+@task(retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=can_heal)
 def prepare_warehouse() -> dict[str, Any]:
     """Apply pending migrations and create the audit partitions for the months ahead."""
     logger = get_run_logger()
@@ -70,7 +81,8 @@ def prepare_warehouse() -> dict[str, Any]:
 @task
 def load_vendor(vendor: str) -> dict[str, Any]:
     """`lazi sync <vendor>` in its own process: dlt keeps per-process state, and a vendor that
-    crashes or runs out of memory must not take the others down."""
+    crashes or runs out of memory must not take the others down. It dies with the flow's
+    process: a killed run must not leave a sync holding its vendor's lock."""
     logger = get_run_logger()
     result = subprocess.run(
         [sys.executable, "-m", "lazi.cli", "sync", vendor],
@@ -78,6 +90,7 @@ def load_vendor(vendor: str) -> dict[str, Any]:
         capture_output=True,
         text=True,
         check=False,
+        preexec_fn=die_with_parent(),  # this thread waits for the child: see lazi/children.py
     )
     for line in (result.stdout + result.stderr).splitlines():
         if line.strip():

@@ -25,6 +25,8 @@ app.add_typer(db_app, name="db")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+CONNECT_WAIT_S = 5  # how long `lazi run` waits for a warehouse that refuses or times out
+
 
 def clear_errors(func: F) -> F:
     """Turn a LaziError into one line on stderr and exit code 1, never a traceback."""
@@ -128,10 +130,13 @@ def run(
 ) -> None:
     """Run the ELT flow once: prepare the warehouse, load, transform, push; print a summary."""
     from lazi import prefect_env
-    from lazi.db.warehouse import resolve
+    from lazi.db.warehouse import connect, resolve
 
     began = time.monotonic()
     wh = resolve()
+    # Before Prefect starts: a wrong password or database is one line now, not a minute of
+    # task retries and tracebacks; a server that is restarting gets a short wait.
+    connect(wh.url, wait_s=CONNECT_WAIT_S).close()
     where = "local cluster" if wh.local else "DATABASE_URL"
     typer.echo(f"[1/2] warehouse ready ({where}): {wh.masked_url}")
     typer.echo(
@@ -139,6 +144,7 @@ def run(
         "(the first start of Prefect takes a while)"
     )
     prefect_env.configure()
+    prefect_env.start_temporary_server()
     from flows.elt import elt
 
     try:

@@ -8,7 +8,8 @@ WebhookAuthentication.md`; the key is configurable so that tests and key rotatio
 
   POST /webhooks/gohighlevel   401 unsigned or wrongly signed (nothing stored)
                                400 not a JSON object with a string webhookId and type
-                               413 larger than max_body_bytes
+                               413 larger than max_body_bytes (read no further, whatever
+                                   the framing: Content-Length or chunked)
                                200 stored, or already stored (a redelivery is acknowledged)
                                503 the warehouse is unreachable: GHL retries later
   GET  /healthz
@@ -47,6 +48,11 @@ log = logging.getLogger("lazi.webhooks")
 PATH = "/webhooks/gohighlevel"
 SIGNATURE_HEADER = "x-wh-signature"
 MAX_BODY_BYTES = 1_048_576
+# Requests whose bodies are read and handled at once; the rest wait (unread, so their bodies
+# stay in the kernel's socket buffers). Memory is bounded by this many times max_body_bytes.
+MAX_CONCURRENT = 16
+# Connections the server keeps at once; beyond them it answers 503 and GHL retries later.
+MAX_CONNECTIONS = 256
 
 # GHL's published webhook public key (docs/oauth/WebhookAuthentication.md). Public by design.
 GHL_PUBLIC_KEY_PEM = """-----BEGIN PUBLIC KEY-----
@@ -162,10 +168,12 @@ def create_webhook_app(
     max_body_bytes: int = MAX_BODY_BYTES,
     max_age_s: float | None = None,
     pool_size: int = 4,
+    max_concurrent: int = MAX_CONCURRENT,
 ) -> Starlette:
     """The receiver as an ASGI app. `public_key_pem` defaults to GHL's published key."""
     verifier = Verifier(public_key_pem or GHL_PUBLIC_KEY_PEM)
     store = Store(warehouse_url, loader_role, pool_size)
+    handling = asyncio.Semaphore(max_concurrent)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -180,8 +188,12 @@ def create_webhook_app(
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > max_body_bytes:
             return _answer(413, "payload too large")
-        body = await request.body()
-        if len(body) > max_body_bytes:
+        async with handling:
+            return await handle(request)
+
+    async def handle(request: Request) -> JSONResponse:
+        body = await _read_body(request, max_body_bytes)
+        if body is None:
             return _answer(413, "payload too large")
         try:
             verifier.verify(body, request.headers.get(SIGNATURE_HEADER))
@@ -214,6 +226,20 @@ def create_webhook_app(
         routes=[Route(PATH, receive, methods=["POST"]), Route("/healthz", healthz)],
         lifespan=lifespan,
     )
+
+
+async def _read_body(request: Request, limit: int) -> bytes | None:
+    """The body, or None as soon as it exceeds `limit`: a chunked body declares no length, and
+    reading it whole first (Starlette's request.body()) let one 600 MB request take the
+    receiver to 1.4 GB."""
+    chunks = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _event(body: bytes, max_age_s: float | None) -> dict[str, Any]:
@@ -267,4 +293,11 @@ def serve_webhooks(
             with open(key_file, encoding="utf-8") as handle:
                 public_key_pem = handle.read()
     app = create_webhook_app(warehouse_url, public_key_pem)
-    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="info",
+        access_log=False,
+        limit_concurrency=MAX_CONNECTIONS,
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from dataclasses import dataclass
 
 import psycopg
@@ -68,17 +69,54 @@ def _validate_url(url: str) -> None:
         )
 
 
-def connect(url: str, **kwargs: object) -> psycopg.Connection:
-    """Connect, turning failures into one line that names the server but never the password."""
+class ConnectionFailed(LaziError):
+    """The warehouse refused or could not be reached; `transient` when waiting may help."""
+
+    def __init__(self, message: str, *, transient: bool) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+# libpq's words for a server that may answer in a moment (restarting, busy, network blip).
+# Everything else (authentication, SSL, unknown database or role, a bad host name) stays
+# wrong however long one waits, so it is reported at once.
+TRANSIENT_FAILURES = (
+    "connection refused",
+    "timeout expired",
+    "the database system is starting up",
+    "the database system is shutting down",
+    "the database system is in recovery mode",
+    "sorry, too many clients already",
+    "remaining connection slots are reserved",
+    "server closed the connection unexpectedly",
+    "temporary failure in name resolution",
+    "no route to host",
+    "network is unreachable",
+)
+
+
+def connect(url: str, *, wait_s: float = 0, **kwargs: object) -> psycopg.Connection:
+    """Connect, turning failures into one line that names the server but never the password.
+
+    With `wait_s`, a failure that can heal (see TRANSIENT_FAILURES) is retried for up to that
+    long, saying so once on stderr; a permanent one fails at once either way."""
     kwargs.setdefault("connect_timeout", 10)
-    try:
-        conn = psycopg.connect(url, **kwargs)  # type: ignore[arg-type]
-    except psycopg.OperationalError as exc:
-        reason = _last_line(mask_secrets(str(exc)))
-        raise LaziError(
-            f"Cannot connect to PostgreSQL at {_where(url)}: {reason}. "
-            "Check DATABASE_URL (or unset it to use the local cluster) and that the server is up."
-        ) from None
+    deadline = time.monotonic() + wait_s
+    delay = 0.25
+    told = False
+    while True:
+        try:
+            conn = psycopg.connect(url, **kwargs)  # type: ignore[arg-type]
+            break
+        except psycopg.OperationalError as exc:
+            failure = _connection_failed(url, exc)
+        if not failure.transient or time.monotonic() + delay > deadline:
+            raise failure from None
+        if not told:
+            print(f"notice: {failure} Retrying for up to {wait_s:.0f} s.", file=sys.stderr)
+            told = True
+        time.sleep(delay)
+        delay = min(delay * 2, 2.0)
     version = conn.info.server_version
     if version < MIN_SERVER_VERSION:
         conn.close()
@@ -89,11 +127,26 @@ def connect(url: str, **kwargs: object) -> psycopg.Connection:
     return conn
 
 
+def _connection_failed(url: str, exc: psycopg.OperationalError) -> ConnectionFailed:
+    text = mask_secrets(str(exc))
+    reason = _reason(text)
+    return ConnectionFailed(
+        f"Cannot connect to PostgreSQL at {_where(url)}: {reason}. Check DATABASE_URL (or "
+        "unset it to use the local cluster) and that the server is up.",
+        transient=any(words in text.lower() for words in TRANSIENT_FAILURES),
+    )
+
+
 def _where(url: str) -> str:
     info = psycopg.conninfo.conninfo_to_dict(url)
     return f"{info.get('host', 'localhost')}:{info.get('port', 5432)}/{info.get('dbname', '')}"
 
 
-def _last_line(text: str) -> str:
+def _reason(text: str) -> str:
+    """libpq's cause without its preamble: 'connection to server at "h", port p failed: '
+    repeats what _where says, and the hint lines after the cause add nothing."""
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    return lines[-1] if lines else "unknown error"
+    if not lines:
+        return "unknown error"
+    cause = lines[0].rpartition(" failed: ")[2] or lines[0]
+    return cause.removeprefix("FATAL:").strip().rstrip(".")

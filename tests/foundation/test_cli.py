@@ -10,7 +10,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from lazi.config import PROJECT_ROOT
+from lazi.config import PROJECT_ROOT, with_database
 from lazi.db.cluster import LocalCluster
 from tests.conftest import create_database, free_port
 
@@ -131,3 +131,77 @@ def test_run_executes_the_elt_flow_and_logs_it(pg_cluster: LocalCluster, tmp_pat
         "callrail": "succeeded",
     }
     assert customers > 0
+
+
+def permanent_and_healing_failures(cluster: LocalCluster) -> dict[str, tuple[str, str]]:
+    """case -> (DATABASE_URL, the words of the cause the one error line must carry)."""
+    port = cluster.settings.port
+    good = cluster.url("postgres")
+    return {
+        "wrong password": (
+            f"postgresql://postgres:not-the-one@127.0.0.1:{port}/postgres",  # example: wrong
+            'password authentication failed for user "postgres"',
+        ),
+        "closed port": (
+            f"postgresql://postgres:not-the-one@127.0.0.1:{free_port()}/postgres",
+            "Connection refused",
+        ),
+        "ssl against a server without it": (
+            f"{good}{'&' if '?' in good else '?'}sslmode=require",
+            "server does not support SSL, but SSL was required",
+        ),
+        "unknown database": (
+            with_database(good, "no_such_db"),
+            'database "no_such_db" does not exist',
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    "case", ["wrong password", "closed port", "ssl against a server without it", "unknown database"]
+)
+def test_run_fails_at_once_on_a_warehouse_it_cannot_use(
+    pg_cluster: LocalCluster, tmp_path: Path, case: str
+) -> None:
+    """One line naming the cause, before Prefect starts; only a refused connection, which a
+    restarting server heals, is retried first, and that is said in one notice."""
+    url, cause = permanent_and_healing_failures(pg_cluster)[case]
+    result = run_lazi("run", env={"DATABASE_URL": url, "LAZI_STATE_DIR": str(tmp_path)})
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert "warehouse ready" not in output
+    assert "Traceback" not in output
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    errors = [line for line in lines if line.startswith("error: ")]
+    assert len(errors) == 1, result.stderr
+    assert cause in errors[0]
+    assert "Cannot connect to PostgreSQL at 127.0.0.1:" in errors[0]
+    notices = [line for line in lines if line not in errors]
+    if case == "closed port":
+        assert len(notices) == 1 and "Retrying for up to" in notices[0], result.stderr
+    else:
+        assert notices == [], result.stderr
+    assert "not-the-one" not in output
+    assert password_of(pg_cluster.url()) not in output
+
+
+def test_the_flow_retries_only_failures_that_can_heal(pg_cluster: LocalCluster) -> None:
+    """prepare_warehouse's retry condition, fed the failures a real server gives."""
+    from prefect.states import Failed
+
+    from flows.elt import can_heal
+    from lazi.db.warehouse import ConnectionFailed, connect
+
+    failures = {}
+    for case, (url, _) in permanent_and_healing_failures(pg_cluster).items():
+        with pytest.raises(ConnectionFailed) as caught:
+            connect(url)
+        failures[case] = can_heal(None, None, Failed(data=caught.value))
+    assert failures == {
+        "wrong password": False,
+        "closed port": True,
+        "ssl against a server without it": False,
+        "unknown database": False,
+    }
+    assert can_heal(None, None, Failed(data=RuntimeError("a lost connection mid-migration")))

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import base64
+import os
+import select
+import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -17,7 +22,7 @@ import uvicorn
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from dlt_pipelines.gohighlevel.webhooks import PATH, create_webhook_app
+from dlt_pipelines.gohighlevel.webhooks import MAX_BODY_BYTES, PATH, create_webhook_app
 from tests.conftest import free_port
 
 
@@ -195,3 +200,123 @@ def test_migration_creates_the_table_with_loader_grants(warehouse: str) -> None:
         ("full_data", "jsonb"),
     ]
     assert can_insert == (True, True)
+
+
+def memory_kb(pid: int) -> dict[str, int]:
+    """VmRSS (now) and VmHWM (peak) of a process, in kB."""
+    with open(f"/proc/{pid}/status", encoding="ascii") as status:
+        fields = dict(line.split(":", 1) for line in status)
+    return {name: int(fields[name].split()[0]) for name in ("VmRSS", "VmHWM")}
+
+
+def send_chunked(port: int, total: int, chunk_size: int = 1 << 20) -> tuple[bytes, int]:
+    """POST up to `total` bytes as a chunked body, stopping as soon as the server answers or
+    shuts the connection; returns (status line, bytes of body sent)."""
+    chunk = b"%x\r\n" % chunk_size + b"x" * chunk_size + b"\r\n"
+    sent = 0
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as conn:
+        conn.sendall(
+            f"POST {PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            "Transfer-Encoding: chunked\r\n\r\n".encode()
+        )
+        try:
+            while sent < total and not select.select([conn], [], [], 0)[0]:
+                conn.sendall(chunk)
+                sent += chunk_size
+            if sent >= total:
+                conn.sendall(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server answered and closed: its answer is in our receive buffer
+        answer = b""
+        while b"\r\n" not in answer:
+            try:
+                data = conn.recv(4096)
+            except ConnectionResetError:
+                break
+            if not data:
+                break
+            answer += data
+    return answer.split(b"\r\n", 1)[0], sent
+
+
+def test_chunked_oversize_body_is_refused_without_reading_it(
+    warehouse: str, key_pair: tuple[rsa.RSAPrivateKey, str], tmp_path: Any
+) -> None:
+    """A chunked body declares no length: the receiver must stop reading at the limit, not
+    hold the body in memory first (`lazi webhooks serve` as its own process, memory from
+    /proc)."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": warehouse,
+        "SOURCES__GOHIGHLEVEL__WEBHOOK_PUBLIC_KEY": key_pair[1],
+        "LAZI_STATE_DIR": str(tmp_path),
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "lazi.cli", "webhooks", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            assert server.poll() is None, "the receiver exited"
+            assert time.monotonic() < deadline, "the receiver did not start"
+            try:
+                if httpx.get(f"{url}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        body = orjson.dumps(event("wh-warm"))  # every lazy import and connection made
+        assert post(url, body, sign(key_pair[0], body)).status_code == 200
+        before = memory_kb(server.pid)
+        total = 256 * MAX_BODY_BYTES
+        status, sent = send_chunked(port, total)
+        after = memory_kb(server.pid)
+        assert status.startswith(b"HTTP/1.1 413"), status
+        growth_mb = (after["VmHWM"] - before["VmRSS"]) / 1024
+        assert growth_mb < 32, f"the receiver grew {growth_mb:.0f} MB for a {total >> 20} MB body"
+        assert sent < total  # the receiver stopped reading long before the end
+        assert post(url, body, sign(key_pair[0], body)).json()["status"] == "duplicate"
+    finally:
+        server.terminate()
+        server.wait(30)
+    assert [row[0] for row in stored(warehouse)] == ["wh-warm"]
+
+
+def lock_waiters(conn: psycopg.Connection[Any]) -> int:
+    return conn.execute(
+        "select count(*) from pg_stat_activity "
+        "where datname = current_database() and wait_event_type = 'Lock'"
+    ).fetchone()[0]
+
+
+def test_requests_beyond_the_concurrency_bound_wait_unread(
+    warehouse: str, key_pair: tuple[rsa.RSAPrivateKey, str]
+) -> None:
+    """While max_concurrent requests are being handled (here: their inserts wait on a lock the
+    test holds), another is not read at all, so memory holds at most that many bodies however
+    many senders there are; it is handled once a slot frees."""
+    bodies = [orjson.dumps(event(f"wh-{n}")) for n in range(3)]
+    with (
+        psycopg.connect(warehouse) as locker,
+        psycopg.connect(warehouse, autocommit=True) as watcher,
+        ThreadPoolExecutor(3) as pool,
+    ):
+        locker.execute("lock table raw.ghl_webhook_events in exclusive mode")
+        for url in serve(create_webhook_app(warehouse, key_pair[1], max_concurrent=2)):
+            signed = [(url, body, sign(key_pair[0], body)) for body in bodies]
+            first_two = [pool.submit(post, *request) for request in signed[:2]]
+            deadline = time.monotonic() + 30
+            while lock_waiters(watcher) < 2:
+                assert time.monotonic() < deadline, "the first two inserts never started"
+                time.sleep(0.05)
+            third = pool.submit(post, *signed[2])
+            time.sleep(1)  # room for a third insert to start, which it must not
+            assert lock_waiters(watcher) == 2 and not third.done()
+            locker.commit()
+            answers = [future.result(timeout=60) for future in (*first_two, third)]
+    assert [(a.status_code, a.json()["status"]) for a in answers] == [(200, "stored")] * 3
+    assert [row[0] for row in stored(warehouse)] == ["wh-0", "wh-1", "wh-2"]
