@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
@@ -24,6 +23,7 @@ from lazi.config import PROJECT_ROOT, mask_secrets
 from lazi.db import warehouse
 from lazi.db.migrate import migrate
 from lazi.db.report import summarize
+from lazi.progress import run_relaying
 
 
 @task(retries=2, retry_delay_seconds=[2, 10])
@@ -72,13 +72,8 @@ def load_vendor(vendor: str) -> dict[str, Any]:
     """`lazi sync <vendor>` in its own process: dlt keeps per-process state, and a vendor that
     crashes or runs out of memory must not take the others down."""
     logger = get_run_logger()
-    result = subprocess.run(
-        [sys.executable, "-m", "lazi.cli", "sync", vendor],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    # Its progress lines go onto this process's board as they come (lazi/progress.py).
+    result = run_relaying([sys.executable, "-m", "lazi.cli", "sync", vendor], cwd=PROJECT_ROOT)
     for line in (result.stdout + result.stderr).splitlines():
         if line.strip():
             logger.info("%s | %s", vendor, mask_secrets(line))

@@ -22,6 +22,7 @@ import psycopg
 
 from dlt_pipelines.callrail.settings import PER_PAGE
 from dlt_pipelines.common.errors import SourceError
+from dlt_pipelines.common.feed import Listing
 from dlt_pipelines.common.http import ApiClient, StaticAuth
 from dlt_pipelines.common.throttle import SlidingWindowThrottle
 
@@ -92,7 +93,8 @@ def offset_pages(
         query = {**params, "page": page, "per_page": per_page}
         body = client.get(path, query, endpoint=endpoint) or {}
         records = body.get(key) or []
-        yield records
+        total = body.get("total_records")
+        yield Listing(records, total if isinstance(total, int) and total >= 0 else None)
         total_pages = body.get("total_pages")
         if isinstance(total_pages, int) and not isinstance(total_pages, bool):
             if page >= total_pages:
