@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -103,13 +102,16 @@ class Meter:
         )
 
     def row(self, now: float, name_width: int) -> str:
-        """The terminal form: the name, then a bar where a total is known."""
+        """The terminal form: `name  [#####.....]  45%  12,345/27,000 records  2,100/s  eta 0:07`,
+        without the bar, share and ETA where no total is known."""
+        counted = f"{self.done:,} {self.unit}  {self.rate(now):,.0f}/s"
         fraction = self.fraction()
         if fraction is None:
-            return f"{self.name:<{name_width}}  {self.line(now)}"
+            return f"{self.name:<{name_width}}  {counted}"
         filled = int(fraction * BAR_WIDTH)
         bar = "#" * filled + "." * (BAR_WIDTH - filled)
-        return f"{self.name:<{name_width}}  [{bar}] {self.line(now)}"
+        counted = f"{self.done:,}/{self.total:,} {self.unit}  {self.rate(now):,.0f}/s"
+        return f"{self.name:<{name_width}}  [{bar}] {fraction:4.0%}  {counted}  eta {self.eta(now)}"
 
 
 class Board:
@@ -251,7 +253,8 @@ class Reporter:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join()
+        if self._thread.ident is not None:
+            self._thread.join()
         with self._lock:
             if self._mode == "terminal":
                 self.clear()
@@ -266,6 +269,13 @@ class Reporter:
                 self._stream.write(f"\x1b[{self._drawn}F\x1b[J")
                 self._stream.flush()
                 self._drawn = 0
+
+    @contextmanager
+    def holding(self) -> Iterator[None]:
+        """Erase the terminal block and keep it off while other output is written."""
+        with self._lock:
+            self.clear()
+            yield
 
     def tick(self) -> None:
         """Show what moved: redraw the terminal block, or print a line per moved counter."""
@@ -317,7 +327,7 @@ class Reporter:
         if not active and not done:
             self.clear()
             return
-        width, height = shutil.get_terminal_size()
+        width, height = _terminal_size(self._stream)
         name_width = max(len(m.name) for m in active + done)
         shown = active[: max(height - 3, 1)]
         lines = [m.row(now, name_width) for m in shown]
@@ -332,6 +342,14 @@ class Reporter:
         self._drawn = len(lines)
 
 
+def _terminal_size(stream: TextIO) -> tuple[int, int]:
+    try:
+        columns, lines = os.get_terminal_size(stream.fileno())
+    except (AttributeError, OSError, ValueError):
+        columns = lines = 0
+    return columns or 80, lines or 24
+
+
 class _ClearingStream:
     """sys.stdout or sys.stderr while a terminal block is shown: erase the block before any
     other output, which then prints where the block was; the next redraw puts it below."""
@@ -341,8 +359,8 @@ class _ClearingStream:
         self._reporter = reporter
 
     def write(self, text: str) -> int:
-        self._reporter.clear()
-        return self._stream.write(text)
+        with self._reporter.holding():
+            return self._stream.write(text)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
@@ -356,6 +374,8 @@ class _ClearingFilter(logging.Filter):
         self._reporter = reporter
 
     def filter(self, record: logging.LogRecord) -> bool:
+        # The record is written just after this returns; a redraw comes at most every
+        # REDRAW_S, so it seldom lands in between.
         self._reporter.clear()
         return True
 
@@ -401,7 +421,9 @@ def _stream_handlers() -> list[logging.Handler]:
         handler
         for logger in loggers
         for handler in logger.handlers
+        # a file's log does not share the screen
         if isinstance(handler, logging.StreamHandler)
+        and not isinstance(handler, logging.FileHandler)
     ]
 
 

@@ -22,7 +22,7 @@ import psycopg
 
 from dlt_pipelines.callrail.settings import PER_PAGE
 from dlt_pipelines.common.errors import SourceError
-from dlt_pipelines.common.feed import Listing
+from dlt_pipelines.common.feed import CountedRecords
 from dlt_pipelines.common.http import ApiClient, StaticAuth
 from dlt_pipelines.common.throttle import SlidingWindowThrottle
 
@@ -94,7 +94,7 @@ def offset_pages(
         body = client.get(path, query, endpoint=endpoint) or {}
         records = body.get(key) or []
         total = body.get("total_records")
-        yield Listing(records, total if isinstance(total, int) and total >= 0 else None)
+        yield CountedRecords(records, total if isinstance(total, int) and total >= 0 else None)
         total_pages = body.get("total_pages")
         if isinstance(total_pages, int) and not isinstance(total_pages, bool):
             if page >= total_pages:

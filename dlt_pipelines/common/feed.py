@@ -36,7 +36,7 @@ RAMP_BYTES = 16 << 20  # what the first package waits for
 PRODUCERS = 3  # feeds fetching and typing at one time: two cores, and one waiting on HTTP
 
 
-class Listing(list[dict[str, Any]]):
+class CountedRecords(list[dict[str, Any]]):
     """One API page's records, with the vendor's count of the records its listing holds in
     all (GoHighLevel's `total`, CallRail's `total_records`): what progress bars measure."""
 
@@ -52,7 +52,7 @@ class Page:
     scope: Any
     records: list[dict[str, Any]]
     deleted: bool = False  # tombstones made by a full reconcile
-    total: int | None = None  # the listing's count of records, taken from a Listing
+    total: int | None = None  # the listing's count of records, taken from a CountedRecords
 
     def __post_init__(self) -> None:
         if self.total is None:

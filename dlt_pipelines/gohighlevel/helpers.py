@@ -25,7 +25,7 @@ import psycopg
 from psycopg import sql
 
 from dlt_pipelines.common.errors import SourceError
-from dlt_pipelines.common.feed import Listing
+from dlt_pipelines.common.feed import CountedRecords
 from dlt_pipelines.common.http import ApiClient, StaticAuth
 from dlt_pipelines.common.rows import RawTable
 from dlt_pipelines.gohighlevel.settings import (
@@ -111,7 +111,7 @@ def search_contacts(
         contacts = data.get("contacts") or []
         cursor = data.get("searchAfter") or (contacts[-1].get("searchAfter") if contacts else None)
         records = [_without_cursor(contact) for contact in contacts]
-        yield Listing(records, _total(data, len(contacts)))
+        yield CountedRecords(records, _total(data, len(contacts)))
         if len(contacts) < page_limit:
             return
         if cursor:
@@ -169,7 +169,7 @@ def opportunity_pages(
         data = client.get(OPPORTUNITIES_PATH, params, endpoint=endpoint) or {}
         records = data.get("opportunities") or []
         meta = data.get("meta") or {}
-        yield Listing(records, _total(meta, len(records)))
+        yield CountedRecords(records, _total(meta, len(records)))
         following = (_integral(meta.get("startAfter")), meta.get("startAfterId"))
         if len(records) < limit or not following[1]:
             return

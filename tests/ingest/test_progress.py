@@ -25,6 +25,11 @@ def number(text: str) -> int:
     return int(text.replace(",", ""))
 
 
+def contact_counts(lines: list[str]) -> list[int]:
+    matches = (PROGRESS.match(line) for line in list(lines))
+    return [number(m["done"]) for m in matches if m and m["table"] == "ghl_contacts"]
+
+
 def test_sync_prints_progress_per_endpoint_while_it_runs(
     warehouse: str, configured: dict[str, str]
 ) -> None:
@@ -36,7 +41,15 @@ def test_sync_prints_progress_per_endpoint_while_it_runs(
         "create table raw._dlt_loads (load_id varchar(64) not null, schema_name varchar, "
         "status bigint not null, inserted_at timestamptz not null, schema_version_hash varchar)"
     )
-    env = {**os.environ, "DATABASE_URL": warehouse, "LAZI_PROGRESS_INTERVAL": "0.05"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": warehouse,
+        "LAZI_PROGRESS_INTERVAL": "0.05",
+        # Small pages and packages: while the first package's load is held, the feeds stop once
+        # they hold a package's worth, far short of every contact.
+        "SOURCES__GOHIGHLEVEL__CONTACTS_PAGE_LIMIT": "10",
+        "LAZI_PACKAGE_MB": "0.02",
+    }
     sync = sync_process("gohighlevel", env, merge_output=False)
     lines: list[str] = []
 
@@ -53,7 +66,7 @@ def test_sync_prints_progress_per_endpoint_while_it_runs(
             assert sync.poll() is None, sync.communicate()
             assert time.monotonic() < deadline, "the sync never reached its first load"
             time.sleep(0.05)
-        while not any(PROGRESS.match(line) for line in list(lines)):
+        while not (held := contact_counts(lines)):
             assert time.monotonic() < deadline, f"no progress while held: {lines}"
             time.sleep(0.05)
         assert waiting_on_a_lock(warehouse), "the sync went on before its progress was read"
@@ -80,6 +93,7 @@ def test_sync_prints_progress_per_endpoint_while_it_runs(
     assert last_progress is not None and first_summary is not None, lines
     assert last_progress < first_summary, "progress must end before the summary"
 
+    assert held[-1] < fetched["ghl_contacts"], (held, fetched)
     with_records = {table for table, count in fetched.items() if count}
     assert with_records >= {"ghl_contacts", "ghl_opportunities"}, fetched
     assert set(progress) == with_records, (sorted(progress), fetched)
