@@ -94,7 +94,8 @@ def offset_pages(
         body = client.get(path, query, endpoint=endpoint) or {}
         records = body.get(key) or []
         total = body.get("total_records")
-        yield CountedRecords(records, total if isinstance(total, int) and total >= 0 else None)
+        counted = isinstance(total, int) and not isinstance(total, bool) and total >= len(records)
+        yield CountedRecords(records, total if counted else None)
         total_pages = body.get("total_pages")
         if isinstance(total_pages, int) and not isinstance(total_pages, bool):
             if page >= total_pages:

@@ -231,6 +231,8 @@ class Feed:
                     page = next(pages, None)
                     if page is None:
                         break
+                    # Live progress counts pages as they come; the run's books (stats.py)
+                    # count them only when a package takes them, up to a package later.
                     if not page.deleted and (page.records or page.total is not None):
                         BOARD.count(progress, len(page.records), page.scope, page.total)
                     text, columns, counts = None, [], None

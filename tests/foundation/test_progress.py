@@ -12,8 +12,9 @@ import select
 import struct
 import sys
 import termios
+import time
 import tty
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -37,11 +38,19 @@ def terminal() -> Iterator[tuple[io.TextIOWrapper, int]]:
     os.close(receiving)
 
 
-def received(fd: int) -> str:
-    chunks = []
-    while select.select([fd], [], [], 0)[0]:
-        chunks.append(os.read(fd, 65536))
-    return b"".join(chunks).decode()
+def received(fd: int, complete: Callable[[str], bool]) -> str:
+    """What the terminal received until `complete` says that is all (a pty hands bytes over
+    from a kernel work queue, a moment after the write)."""
+    text = ""
+    deadline = time.monotonic() + 30
+    while not complete(text):
+        assert time.monotonic() < deadline, f"the terminal received only {text!r}"
+        if select.select([fd], [], [], 0.1)[0]:
+            text += os.read(fd, 65536).decode()
+    return text
+
+
+ERASE_2 = "\x1b[2F\x1b[J"  # to the start of the line 2 lines up, erase to the end of screen
 
 
 def test_a_terminal_block_is_redrawn_in_place(terminal: tuple[io.TextIOWrapper, int]) -> None:
@@ -52,7 +61,7 @@ def test_a_terminal_block_is_redrawn_in_place(terminal: tuple[io.TextIOWrapper, 
     board.count(CONTACTS, 50, "location-1", 200)
     board.count(JOBS, 500, 1, None)  # ServiceTitan's exports give no count: no bar
     reporter.tick()
-    first = received(fd)
+    first = received(fd, lambda text: text.count("\n") == 2)
     rows = first.splitlines()
     assert len(rows) == 2, rows
     assert rows[0].startswith(CONTACTS) and "[#####..............." in rows[0]
@@ -62,19 +71,20 @@ def test_a_terminal_block_is_redrawn_in_place(terminal: tuple[io.TextIOWrapper, 
     board.count(CONTACTS, 150, "location-1", 200)
     board.finish(CONTACTS)
     reporter.tick()
-    second = received(fd)
+    second = received(fd, lambda text: text.count("\n") == 2)
     # Back to the block's first line and erased, then what is running and what has finished.
-    assert second.startswith("\x1b[2F\x1b[J"), repr(second)
-    rows = second.removeprefix("\x1b[2F\x1b[J").splitlines()
+    assert second.startswith(ERASE_2), repr(second)
+    rows = second.removeprefix(ERASE_2).splitlines()
     assert rows[0].startswith(JOBS)
     assert rows[1] == "1 finished, 200 in all"
 
     # Other output first erases the block; it then prints where the block was.
     _ClearingStream(io.StringIO(), reporter).write("a log line\n")
-    assert received(fd) == "\x1b[2F\x1b[J"
+    assert received(fd, lambda text: len(text) >= len(ERASE_2)) == ERASE_2
     reporter.tick()
     reporter.stop()
-    assert received(fd).endswith("\x1b[2F\x1b[J"), "the block is gone when the command ends"
+    last = received(fd, lambda text: text.endswith(ERASE_2))
+    assert last.count("\n") == 2, "drawn again below the other output, and gone at the end"
 
 
 def test_plain_lines_show_what_moved() -> None:
