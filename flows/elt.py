@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
@@ -26,6 +25,7 @@ from lazi.db import warehouse
 from lazi.db.migrate import migrate
 from lazi.db.report import summarize
 from lazi.errors import LaziError
+from lazi.progress import run_relaying
 
 
 def can_heal(task: Any, task_run: Any, state: Any) -> bool:
@@ -84,12 +84,10 @@ def load_vendor(vendor: str) -> dict[str, Any]:
     crashes or runs out of memory must not take the others down. It dies with the flow's
     process: a killed run must not leave a sync holding its vendor's lock."""
     logger = get_run_logger()
-    result = subprocess.run(
+    # Its progress lines go onto this process's board as they come (lazi/progress.py).
+    result = run_relaying(
         [sys.executable, "-m", "lazi.cli", "sync", vendor],
         cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
         preexec_fn=die_with_parent(),  # this thread waits for the child: see lazi/children.py
     )
     for line in (result.stdout + result.stderr).splitlines():

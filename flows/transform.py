@@ -12,6 +12,7 @@ from prefect import get_run_logger, task
 from lazi.config import PROJECT_ROOT
 from lazi.db import warehouse
 from lazi.dbt_env import dbt_environment
+from lazi.progress import DbtProgress
 
 # What a build after every load leaves to the nightly one: tests that read whole staging views
 # and unit tests (they check the code, not the data); and its tests of the incremental models
@@ -42,7 +43,11 @@ def dbt_build(
         args += ["--exclude", *PER_LOAD_EXCLUDE]
     if full_refresh:
         args.append("--full-refresh")
-    result = dbtRunner().invoke(args)
+    nodes = DbtProgress()
+    try:
+        result = dbtRunner(callbacks=[nodes]).invoke(args)
+    finally:
+        nodes.finish()
     statuses: Counter[str] = Counter()
     failures = []
     for node in getattr(result.result, "results", None) or []:

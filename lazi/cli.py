@@ -146,9 +146,11 @@ def run(
     prefect_env.configure()
     prefect_env.start_temporary_server()
     from flows.elt import elt
+    from lazi.progress import reporting
 
     try:
-        summary = elt(full_checks=full_checks)
+        with reporting():
+            summary = elt(full_checks=full_checks)
     except LaziError:
         raise
     except Exception as exc:  # the flow already logged the details; keep the exit clean
@@ -217,6 +219,7 @@ def sync(
     from lazi import ingest
     from lazi.db.migrate import migrate
     from lazi.db.warehouse import resolve
+    from lazi.progress import reporting
 
     vendors = list(ingest.VENDORS) if vendor == "all" else [vendor]
     if any(v not in ingest.VENDORS for v in vendors):
@@ -245,7 +248,8 @@ def sync(
                 )
             typer.echo(f"syncing {name} ({'full' if full else 'incremental'}) …")
             try:
-                result = ingest.run_vendor(name, wh.url, full=full, since=since_at)
+                with reporting():
+                    result = ingest.run_vendor(name, wh.url, full=full, since=since_at)
             except Exception as exc:  # one vendor failing must not hide the others' results
                 typer.echo(f"error: {mask_secrets(str(exc))}", err=True)
                 failed.append(name)

@@ -22,6 +22,7 @@ import psycopg
 
 from dlt_pipelines.callrail.settings import PER_PAGE
 from dlt_pipelines.common.errors import SourceError
+from dlt_pipelines.common.feed import CountedRecords
 from dlt_pipelines.common.http import ApiClient, StaticAuth
 from dlt_pipelines.common.throttle import SlidingWindowThrottle
 
@@ -92,7 +93,9 @@ def offset_pages(
         query = {**params, "page": page, "per_page": per_page}
         body = client.get(path, query, endpoint=endpoint) or {}
         records = body.get(key) or []
-        yield records
+        total = body.get("total_records")
+        counted = isinstance(total, int) and not isinstance(total, bool) and total >= len(records)
+        yield CountedRecords(records, total if counted else None)
         total_pages = body.get("total_pages")
         if isinstance(total_pages, int) and not isinstance(total_pages, bool):
             if page >= total_pages:

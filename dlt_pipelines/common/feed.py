@@ -26,6 +26,7 @@ import pyarrow as pa
 
 from dlt_pipelines.common import copy_text
 from dlt_pipelines.common.rows import BatchCounts, RawTable, to_batch
+from lazi.progress import BOARD
 
 # One package's rows, and how far all feeds together may run ahead of dlt. A package takes
 # about 2-3 s to load at this size: long enough that dlt's fixed cost per package is small,
@@ -35,6 +36,15 @@ RAMP_BYTES = 16 << 20  # what the first package waits for
 PRODUCERS = 3  # feeds fetching and typing at one time: two cores, and one waiting on HTTP
 
 
+class CountedRecords(list[dict[str, Any]]):
+    """One API page's records, with the vendor's count of the records its listing holds in
+    all (GoHighLevel's `total`, CallRail's `total_records`): what progress bars measure."""
+
+    def __init__(self, records: list[dict[str, Any]], total: int | None) -> None:
+        super().__init__(records)
+        self.total = total
+
+
 @dataclass
 class Page:
     """Records of one scope as one API page returned them."""
@@ -42,6 +52,11 @@ class Page:
     scope: Any
     records: list[dict[str, Any]]
     deleted: bool = False  # tombstones made by a full reconcile
+    total: int | None = None  # the listing's count of records, taken from a CountedRecords
+
+    def __post_init__(self) -> None:
+        if self.total is None:
+            self.total = getattr(self.records, "total", None)
 
 
 PageSource = Callable[[dict[str, Any]], Iterator[Page]]
@@ -85,8 +100,9 @@ class Feeds:
     loads, which is PostgreSQL's work, and stop when they hold `package_bytes` between them.
     """
 
-    def __init__(self, package_bytes: int = PACKAGE_BYTES) -> None:
+    def __init__(self, package_bytes: int = PACKAGE_BYTES, vendor: str = "") -> None:
         self.package_bytes = package_bytes
+        self.vendor = vendor
         self._feeds: list[Feed] = []
         self._in_package = 0
         self._packages = 0
@@ -207,6 +223,7 @@ class Feed:
             known_fields = set(known)
             json_columns = self.table.json_columns
             pages = iter(self.pages(state))
+            progress = f"{self.feeds.vendor} {self.table.name}".strip()
             while True:
                 # A few feeds at a time fetch and type: each holds a parsed page or two (tens
                 # of MB) while it does, and ServiceTitan alone has 28 endpoints.
@@ -214,6 +231,10 @@ class Feed:
                     page = next(pages, None)
                     if page is None:
                         break
+                    # Live progress counts pages as they come; the run's books (stats.py)
+                    # count them only when a package takes them, up to a package later.
+                    if not page.deleted and (page.records or page.total is not None):
+                        BOARD.count(progress, len(page.records), page.scope, page.total)
                     text, columns, counts = None, [], None
                     if page.records:
                         rows, counts = to_batch(
@@ -231,6 +252,7 @@ class Feed:
                     self, Batch(text, columns, page.scope, counts, page.deleted, state_now)
                 ):
                     return
+            BOARD.finish(progress)
             # Page sources move some cursors only after their last page.
             end_state = Batch(None, [], None, None, False, copy.deepcopy(state))
             if self.feeds._put(self, end_state):

@@ -108,7 +108,7 @@ def run_sync(
         _lock(books, vendor)
         _close_interrupted(books, vendor)
         _log_run(books, run_id, vendor, options, "running")
-        stats = RunStats(package_size)
+        stats = RunStats(package_size, vendor)
         options.warehouse_url = warehouse_url
         try:
             pipeline = dlt.pipeline(

@@ -139,6 +139,6 @@ def once_per_run(pages: PageSource) -> PageSource:
                 if key not in done:
                     done.add(key)
                     fresh.append(record)
-            yield Page(page.scope, fresh, deleted=page.deleted)
+            yield Page(page.scope, fresh, deleted=page.deleted, total=page.total)
 
     return wrapped

@@ -47,10 +47,10 @@ class EndpointStats:
 class RunStats:
     """Thread-safe registry: page sources run in the feeds' threads."""
 
-    def __init__(self, package_bytes: int = PACKAGE_BYTES) -> None:
+    def __init__(self, package_bytes: int = PACKAGE_BYTES, vendor: str = "") -> None:
         self._by_key: dict[tuple[str, str], EndpointStats] = {}
         self._lock = threading.Lock()
-        self.feeds = Feeds(package_bytes)
+        self.feeds = Feeds(package_bytes, vendor)
 
     def endpoint(self, table: str, endpoint: str, scope: Any) -> EndpointStats:
         key = (table, str(scope))

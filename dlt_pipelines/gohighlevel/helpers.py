@@ -25,6 +25,7 @@ import psycopg
 from psycopg import sql
 
 from dlt_pipelines.common.errors import SourceError
+from dlt_pipelines.common.feed import CountedRecords
 from dlt_pipelines.common.http import ApiClient, StaticAuth
 from dlt_pipelines.common.rows import LATEST_FIRST, RawTable
 from dlt_pipelines.gohighlevel.settings import (
@@ -109,7 +110,8 @@ def search_contacts(
         data = client.request("POST", CONTACTS_SEARCH_PATH, json=request, endpoint=endpoint) or {}
         contacts = data.get("contacts") or []
         cursor = data.get("searchAfter") or (contacts[-1].get("searchAfter") if contacts else None)
-        yield [_without_cursor(contact) for contact in contacts]
+        records = [_without_cursor(contact) for contact in contacts]
+        yield CountedRecords(records, _total(data, len(contacts)))
         if len(contacts) < page_limit:
             return
         if cursor:
@@ -136,12 +138,16 @@ def count_contacts(
     if filters:
         body["filters"] = filters
     data = client.request("POST", CONTACTS_SEARCH_PATH, json=body, endpoint=endpoint) or {}
-    total = data.get("total", data.get("count"))
-    if isinstance(total, float) and total.is_integer():
-        total = int(total)
+    return _total(data, len(data.get("contacts") or []))
+
+
+def _total(data: Mapping[str, Any], listed: int) -> int | None:
+    """A search's count of all its matches (`total`; the contact search's spec names it
+    `count`); None when missing or fewer than the `listed` records of the page itself."""
+    total = _integral(data.get("total", data.get("count")))
     if not isinstance(total, int) or isinstance(total, bool):
         return None
-    return total if total >= len(data.get("contacts") or []) else None
+    return total if total >= listed else None
 
 
 def _without_cursor(contact: dict[str, Any]) -> dict[str, Any]:
@@ -162,8 +168,8 @@ def opportunity_pages(
             params["startAfter"], params["startAfterId"] = after
         data = client.get(OPPORTUNITIES_PATH, params, endpoint=endpoint) or {}
         records = data.get("opportunities") or []
-        yield records
         meta = data.get("meta") or {}
+        yield CountedRecords(records, _total(meta, len(records)))
         following = (_integral(meta.get("startAfter")), meta.get("startAfterId"))
         if len(records) < limit or not following[1]:
             return

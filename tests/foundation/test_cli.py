@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -108,10 +109,15 @@ def test_bad_port_setting_is_named() -> None:
 def test_run_executes_the_elt_flow_and_logs_it(pg_cluster: LocalCluster, tmp_path: Path) -> None:
     """With no vendor credentials, `lazi run` loads every vendor from local stand-ins."""
     url = create_database(pg_cluster, "run")
-    env = {"DATABASE_URL": url, "LAZI_STATE_DIR": str(tmp_path / "state")}
+    env = {
+        "DATABASE_URL": url,
+        "LAZI_STATE_DIR": str(tmp_path / "state"),
+        "LAZI_PROGRESS_INTERVAL": "0.2",
+    }
     result = run_lazi("run", env=env, timeout=900)
     errors = [line for line in result.stderr.splitlines() if "error" in line.lower()]
     assert result.returncode == 0, "\n".join(errors[:20]) or result.stderr[-2000:]
+    assert_progress_before_summary(result.stdout.splitlines())
     migrations = len(list((PROJECT_ROOT / "migrations").glob("*.sql")))
     assert f"{migrations} applied now" in result.stdout
     assert "stand-ins        servicetitan, gohighlevel, callrail" in result.stdout
@@ -205,3 +211,21 @@ def test_the_flow_retries_only_failures_that_can_heal(pg_cluster: LocalCluster) 
         "unknown database": False,
     }
     assert can_heal(None, None, Failed(data=RuntimeError("a lost connection mid-migration")))
+
+
+def assert_progress_before_summary(lines: list[str]) -> None:
+    """Each vendor's sync (run in a child process) and dbt's build show progress in the run's
+    own output, in plain lines since it is not a terminal, and end before the summary."""
+    summary = lines.index("summary")
+    progress = [i for i, line in enumerate(lines) if line.startswith("progress ")]
+    assert progress and max(progress) < summary, lines
+    for vendor in ("servicetitan", "gohighlevel", "callrail"):
+        done = [
+            line for line in lines if re.match(rf"progress {vendor} \w+: [\d,]+.*, done$", line)
+        ]
+        assert done, (vendor, [lines[i] for i in progress])
+    builds = [line for line in lines if line.startswith("progress dbt build: ")]
+    counts = [re.match(r"progress dbt build: ([\d,]+)/([\d,]+) nodes", line) for line in builds]
+    assert all(counts) and builds[-1].endswith(", done"), builds
+    finished, total = counts[-1].groups()  # type: ignore[union-attr]
+    assert finished == total and int(total.replace(",", "")) > 0, builds[-1]
