@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import psycopg
 
-from lazi.config import local_cluster_settings, mask_secrets
+from lazi.config import EXPECTED_URL, display_url, local_cluster_settings, mask_secrets, url_problem
 from lazi.db.cluster import LocalCluster
 from lazi.errors import LaziError
 
@@ -22,7 +22,7 @@ class Warehouse:
 
     @property
     def masked_url(self) -> str:
-        return mask_secrets(self.url)
+        return display_url(self.url)
 
 
 def local_cluster() -> LocalCluster:
@@ -48,24 +48,9 @@ def resolve(*, start_local: bool = True) -> Warehouse:
 
 
 def _validate_url(url: str) -> None:
-    if not url.startswith(("postgresql://", "postgres://")):
-        raise LaziError(
-            f"DATABASE_URL={mask_secrets(url)!r} is not a PostgreSQL URL; "
-            "expected postgresql://user:password@host:port/dbname[?sslmode=require]."
-        )
-    try:
-        info = psycopg.conninfo.conninfo_to_dict(url)
-    except psycopg.ProgrammingError as exc:
-        raise LaziError(
-            f"DATABASE_URL is malformed ({mask_secrets(str(exc)).strip()}); "
-            "expected postgresql://user:password@host:port/dbname."
-        ) from None
-    port = str(info.get("port", "5432"))
-    if not all(part.isdigit() for part in port.split(",")):
-        raise LaziError(
-            f"DATABASE_URL has port {port!r}, which is not a number; "
-            "expected postgresql://user:password@host:port/dbname."
-        )
+    problem = url_problem(url)
+    if problem is not None:
+        raise LaziError(f"DATABASE_URL {problem}; {EXPECTED_URL}.")
 
 
 def connect(url: str, **kwargs: object) -> psycopg.Connection:
