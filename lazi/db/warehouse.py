@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import psycopg
 
@@ -17,7 +17,7 @@ MIN_SERVER_VERSION = 150000
 
 @dataclass(frozen=True)
 class Warehouse:
-    url: str
+    url: str = field(repr=False)  # holds the password; a repr may end up in a log
     local: bool  # True: the project-local cluster, started by us
 
     @property
