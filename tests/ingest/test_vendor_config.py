@@ -5,9 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import orjson
+import psycopg
 import pytest
 
+from lazi.ingest import source_env
+from lazi.sandbox.server import Sandbox, describe
 from tests.foundation.test_cli import run_lazi
+from tests.foundation.test_secrets import files_holding
 
 TENANTS = "SOURCES__SERVICETITAN__TENANTS"
 TENANTS_SHAPE = 'a list like [{"tenant_id": 123, "client_id": "…", "client_secret": "…"}]'
@@ -83,3 +88,40 @@ def test_malformed_setting_names_its_variable_once(
     assert output.count(variable) == 1, output
     assert "coerced" not in output and "Traceback" not in output, output
     assert not [secret for secret in secrets if secret in output], output
+
+
+def test_rejected_credentials_are_never_quoted(
+    sandbox: Sandbox, warehouse: str, tmp_path: Path
+) -> None:
+    """Each vendor refuses a planted credential: the failure is reported, the credential is in
+    no output, no file under the state folder and no row of the run log."""
+    planted = {
+        "servicetitan": "Cs9.PlantedQw4Zr",
+        "gohighlevel": "pit-plantedvx72nb",
+        "callrail": "plantedKk83Ty5Ld",
+    }
+    env = source_env(describe(sandbox))
+    tenants = orjson.loads(env[TENANTS])
+    for tenant in tenants:
+        tenant["client_secret"] = planted["servicetitan"]
+    env[TENANTS] = orjson.dumps(tenants).decode()
+    locations = orjson.loads(env["SOURCES__GOHIGHLEVEL__LOCATIONS"])
+    for location in locations:
+        location["token"] = planted["gohighlevel"]
+    env["SOURCES__GOHIGHLEVEL__LOCATIONS"] = orjson.dumps(locations).decode()
+    env["SOURCES__CALLRAIL__API_KEY"] = planted["callrail"]
+    state = tmp_path / "state"
+    env.update({"DATABASE_URL": warehouse, "LAZI_STATE_DIR": str(state)})
+    for vendor, secret in planted.items():
+        result = run_lazi("sync", vendor, env=env)
+        output = result.stdout + result.stderr
+        assert result.returncode == 1, output
+        assert "HTTP 40" in output and f"sync failed for {vendor}" in output, output
+        assert secret not in output, output
+    assert not files_holding([state], planted.values())
+    with psycopg.connect(warehouse) as conn:
+        books = conn.execute(
+            "select string_agg(to_jsonb(l)::text, ' ') from sync.inbound_log as l"
+        ).fetchone()[0]
+    assert "failed" in books
+    assert not [secret for secret in planted.values() if secret in books]
