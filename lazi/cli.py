@@ -10,7 +10,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from lazi.config import mask_secrets
+from lazi.config import display_url, mask_secrets
 from lazi.errors import LaziError
 
 # Rich tracebacks print local variables, which may hold credentials: plain tracebacks only.
@@ -40,6 +40,15 @@ def clear_errors(func: F) -> F:
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+@app.callback()
+@clear_errors
+def _private_run_data() -> None:
+    # Before any command writes: run data (Prefect, dlt, dbt, logs) is the owner's alone.
+    from lazi.private_files import make_private
+
+    make_private()
 
 
 @db_app.command("start")
@@ -77,7 +86,7 @@ def db_status() -> None:
     from lazi.db.warehouse import local_cluster
 
     if os.environ.get("DATABASE_URL"):
-        typer.echo(f"DATABASE_URL is set: {mask_secrets(os.environ['DATABASE_URL'])}")
+        typer.echo(f"DATABASE_URL is set: {display_url(os.environ['DATABASE_URL'].strip())}")
     status = local_cluster().status()
     if not status.initialized:
         typer.echo(f"local PostgreSQL: not created yet ({status.data_dir})")
@@ -128,7 +137,7 @@ def run(
         ),
     ] = True,
 ) -> None:
-    """Run the ELT flow once: prepare the warehouse, load, transform, push; print a summary."""
+    """Run the ELT flow once: prepare the warehouse, load, transform; print a summary."""
     from lazi import prefect_env
     from lazi.db.warehouse import connect, resolve
 
@@ -156,6 +165,22 @@ def run(
     except Exception as exc:  # the flow already logged the details; keep the exit clean
         raise LaziError(f"the elt flow failed: {exc}") from None
     _print_summary(summary, time.monotonic() - began)
+
+
+# Every argument, --help included, is dbt's.
+@app.command(
+    "dbt",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+@clear_errors
+def dbt(ctx: typer.Context) -> None:
+    """Run dbt against the warehouse in use: `lazi dbt debug`, `lazi dbt build -s master`."""
+    from pathlib import Path
+
+    from lazi.dbt_env import exec_with_warehouse
+
+    exec_with_warehouse([str(Path(sys.executable).with_name("dbt")), *ctx.args])
 
 
 sandbox_app = typer.Typer(no_args_is_help=True, help="Local stand-ins of the vendor APIs.")

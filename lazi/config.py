@@ -11,6 +11,8 @@ from urllib.parse import quote, urlsplit, urlunsplit
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+DBT_TARGET_DIR = DBT_PROJECT_DIR / "target"
+DBT_LOG_DIR = DBT_PROJECT_DIR / "logs"
 # The vendors' OpenAPI files live beside the repository (shared/ is checked out next to it).
 API_SPECS_DIR = Path(
     os.environ.get("LAZI_API_SPECS", PROJECT_ROOT.parent / "shared" / "api-specs")
@@ -22,8 +24,13 @@ SUPERUSER = "postgres"
 
 
 def state_dir() -> Path:
-    """Git-ignored folder for the local cluster, its password and Prefect's home."""
+    """Git-ignored folder for the local cluster, its password, dlt's working folders and
+    Prefect's home."""
     return Path(os.environ.get("LAZI_STATE_DIR", PROJECT_ROOT / ".lazi")).resolve()
+
+
+def cluster_data_dir() -> Path:
+    return state_dir() / "pgdata"
 
 
 def package_bytes(default: int) -> int:
@@ -59,7 +66,7 @@ def local_cluster_settings() -> LocalClusterSettings:
         raise LaziError(f"LAZI_PG_PORT={port_text!r} is not a TCP port; use a number 1-65535.")
     bin_dir = os.environ.get("LAZI_PG_BIN")
     return LocalClusterSettings(
-        data_dir=state_dir() / "pgdata",
+        data_dir=cluster_data_dir(),
         port=int(port_text),
         bin_dir=Path(bin_dir) if bin_dir else None,
         db_name=os.environ.get("LAZI_PG_DB", DEFAULT_DB_NAME),
@@ -67,16 +74,59 @@ def local_cluster_settings() -> LocalClusterSettings:
     )
 
 
-_URL_PASSWORD = re.compile(
-    r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]+:)(?P<pw>[^@\s]+)(?P<tail>@)", re.I
-)
+# The password runs to the last "@" of the URL: an unencoded "@" inside it must not leave its
+# tail showing.
+_URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]+:)(?P<pw>\S+)(?P<tail>@)", re.I)
 _KV_PASSWORD = re.compile(r"(password\s*=\s*)('[^']*'|\S+)", re.I)
+_QUERY_PASSWORD = re.compile(r"(^|&)([^=&]*password[^=&]*)=[^&]*", re.I)
+
+EXPECTED_URL = (
+    "expected postgresql://user:password@host:port/dbname[?sslmode=require] with any "
+    "@ / ? # % or space in the password percent-encoded (@ is %40)"
+)
 
 
 def mask_secrets(text: str) -> str:
     """Hide passwords in any URL or key=value connection string inside `text`."""
     text = _URL_PASSWORD.sub(r"\g<head>****\g<tail>", text)
     return _KV_PASSWORD.sub(r"\1****", text)
+
+
+def url_problem(url: str) -> str | None:
+    """Why `url` is not a well-formed PostgreSQL URL, in words that quote none of it (where a
+    URL is malformed nothing tells where its password ends); None when it is well formed."""
+    import psycopg
+
+    if any(char.isspace() for char in url):
+        return "contains a space or line break"
+    if not url.startswith(("postgresql://", "postgres://")):
+        return "does not start with postgresql://"
+    rest = url.split("://", 1)[1]
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    if rest.count("@") > 1 or rest.count("@") != authority.count("@"):
+        return "has an @, /, ? or # in its user name or password that is not percent-encoded"
+    try:
+        info = psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "is malformed (a % not followed by two hex digits, a bad [host] or parameter?)"
+    if not all(part.isdigit() for part in str(info.get("port", "5432")).split(",")):
+        return "has a port that is not a number"
+    return None
+
+
+def display_url(url: str) -> str:
+    """`url` for output: the password (also a password= parameter) as ****; only what is
+    wrong with it when it is malformed."""
+    problem = url_problem(url)
+    if problem is not None:
+        return f"(hidden: the URL {problem})"
+    parts = urlsplit(url)
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    if at:
+        user, colon, _ = userinfo.partition(":")
+        hostport = f"{user}:****@{hostport}" if colon else f"{user}@{hostport}"
+    query = _QUERY_PASSWORD.sub(r"\1\2=****", parts.query)
+    return urlunsplit(parts._replace(netloc=hostport, query=query))
 
 
 def build_url(user: str, password: str | None, host: str, port: int, dbname: str) -> str:

@@ -56,6 +56,7 @@ from dlt_pipelines.callrail.settings import (
     PER_PAGE,
     TRACKERS,
 )
+from dlt_pipelines.common.config import json_setting, variable
 from dlt_pipelines.common.errors import ConfigError, SourceError
 from dlt_pipelines.common.http import ApiClient
 from dlt_pipelines.common.pipeline import SyncOptions
@@ -73,7 +74,7 @@ def callrail_source(
     stats: RunStats,
     options: SyncOptions,
     api_key: str = dlt.secrets.value,
-    accounts: list[str] = dlt.secrets.value,
+    accounts: Any = dlt.secrets.value,  # Any: parsed by _accounts, which names the variable
     base_url: str = DEFAULT_BASE_URL,
     lookback_days: int = LOOKBACK_DAYS,
     deep_lookback_days: int = DEEP_LOOKBACK_DAYS,
@@ -87,7 +88,7 @@ def callrail_source(
 ) -> Any:
     account_list = _accounts(accounts)
     if not api_key:
-        raise ConfigError("callrail: `api_key` is empty")
+        raise ConfigError(f"{variable('callrail', 'api_key')} is empty")
     http = httpx.Client(timeout=100.0)
     hourly = SlidingWindowThrottle(hourly_limit, HOUR_S)
     daily = SlidingWindowThrottle(daily_limit, DAY_S)
@@ -297,11 +298,15 @@ def _listed_pages(
     return pages
 
 
+ACCOUNTS_SHAPE = 'a list of account ids like ["ACC…"]'
+
+
 def _accounts(accounts: Any) -> list[str]:
-    if isinstance(accounts, str):
-        accounts = [accounts]
+    if isinstance(accounts, str) and not accounts.lstrip().startswith("["):
+        accounts = [accounts]  # one id, as `accounts = "ACC…"` in secrets.toml
+    accounts = json_setting("callrail", "accounts", accounts, ACCOUNTS_SHAPE)
     if not isinstance(accounts, list) or not accounts:
-        raise ConfigError('callrail: `accounts` must be a non-empty list of ids ("ACC...")')
+        raise ConfigError(f"{variable('callrail', 'accounts')} must be {ACCOUNTS_SHAPE}")
     return [str(account) for account in accounts]
 
 

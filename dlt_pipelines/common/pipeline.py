@@ -30,12 +30,14 @@ from urllib.parse import quote
 import dlt
 import orjson
 import psycopg
+from dlt.common.configuration.exceptions import ConfigValueCannotBeCoercedException
 from dlt.common.pipeline import LoadInfo
 from dlt.extract.source import DltSource
 from dlt.pipeline.exceptions import PipelineStepFailed
 from dlt.pipeline.helpers import retry_schema_update
 from psycopg import sql
 
+from dlt_pipelines.common.config import variable
 from dlt_pipelines.common.destination import raw_postgres
 from dlt_pipelines.common.errors import SourceError
 from dlt_pipelines.common.feed import PACKAGE_BYTES, Feeds
@@ -135,7 +137,7 @@ def run_sync(
                 finally:
                     stats.feeds.close()
         except Exception as exc:
-            message = _describe(exc)
+            message = _describe(vendor, exc)
             _record(books, run_id, vendor, options, stats.all(), {}, "failed", message)
             _log_run(books, run_id, vendor, options, "failed", message)
             cause = _source_error(exc)
@@ -647,5 +649,12 @@ def _source_error(exc: BaseException) -> SourceError | None:
     return None
 
 
-def _describe(exc: BaseException) -> str:
+def _describe(vendor: str, exc: BaseException) -> str:
+    inner: BaseException | None = exc
+    while inner is not None:
+        if isinstance(inner, ConfigValueCannotBeCoercedException):
+            # dlt's words name the source's parameter, not the variable that sets it
+            kind = getattr(inner.hint, "__name__", str(inner.hint))
+            return f"{variable(vendor, inner.field_name)} is not a valid {kind}"
+        inner = inner.__cause__ or inner.__context__
     return mask_secrets(str(_source_error(exc) or exc))[:2000]

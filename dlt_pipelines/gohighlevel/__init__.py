@@ -23,6 +23,7 @@ import dlt
 import httpx
 from dlt.extract.source import DltSource
 
+from dlt_pipelines.common.config import json_setting, variable
 from dlt_pipelines.common.errors import ConfigError
 from dlt_pipelines.common.http import ApiClient
 from dlt_pipelines.common.pipeline import SyncOptions
@@ -88,7 +89,7 @@ Listing = Callable[[ApiClient, str], Iterator[list[dict[str, Any]]]]
 def gohighlevel_source(
     stats: RunStats,
     options: SyncOptions,
-    locations: list[dict[str, Any]] = dlt.secrets.value,
+    locations: Any = dlt.secrets.value,  # Any: parsed by _locations, which names the variable
     base_url: str = DEFAULT_BASE_URL,
     reconcile_hours: float = RECONCILE_HOURS,
     contacts_page_limit: int = CONTACTS_PAGE_LIMIT,
@@ -293,19 +294,27 @@ def _listed_pages(
     return pages
 
 
+LOCATIONS_SHAPE = 'a list like [{"location_id": "…", "token": "…"}]'
+
+
 def _locations(locations: Any) -> list[dict[str, str]]:
+    locations = json_setting("gohighlevel", "locations", locations, LOCATIONS_SHAPE)
     if isinstance(locations, dict):
         locations = [locations]
-    if not isinstance(locations, list) or not locations:
-        raise ConfigError(
-            "gohighlevel: `locations` must be a non-empty list of "
-            '{"location_id": ..., "token": ...}'
-        )
+    if (
+        not isinstance(locations, list)
+        or not locations
+        or not all(isinstance(location, dict) for location in locations)
+    ):
+        raise ConfigError(f"{variable('gohighlevel', 'locations')} must be {LOCATIONS_SHAPE}")
     cleaned = []
     for location in locations:
         missing = {"location_id", "token"} - set(location)
         if missing:
-            raise ConfigError(f"gohighlevel: a location lacks {', '.join(sorted(missing))}")
+            raise ConfigError(
+                f"a location in {variable('gohighlevel', 'locations')} lacks "
+                f"{', '.join(sorted(missing))}; expected {LOCATIONS_SHAPE}"
+            )
         cleaned.append({"location_id": str(location["location_id"]), "token": location["token"]})
     return cleaned
 

@@ -18,6 +18,7 @@ import dlt
 import httpx
 from dlt.extract.source import DltSource
 
+from dlt_pipelines.common.config import json_setting, variable
 from dlt_pipelines.common.errors import ConfigError
 from dlt_pipelines.common.http import ApiClient
 from dlt_pipelines.common.pipeline import SyncOptions
@@ -49,7 +50,7 @@ def servicetitan_source(
     stats: RunStats,
     options: SyncOptions,
     app_key: str = dlt.secrets.value,
-    tenants: list[dict[str, Any]] = dlt.secrets.value,
+    tenants: Any = dlt.secrets.value,  # Any: parsed by _tenants, which names the variable
     base_url: str = DEFAULT_BASE_URL,
     auth_url: str = DEFAULT_AUTH_URL,
     rate_limit_per_second: int = RATE_LIMIT_PER_SECOND,
@@ -149,18 +150,26 @@ def _polled(
     ]
 
 
+TENANTS_SHAPE = 'a list like [{"tenant_id": 123, "client_id": "…", "client_secret": "…"}]'
+
+
 def _tenants(tenants: Any) -> list[dict[str, Any]]:
+    tenants = json_setting("servicetitan", "tenants", tenants, TENANTS_SHAPE)
     if isinstance(tenants, dict):
         tenants = [tenants]
-    if not isinstance(tenants, list) or not tenants:
-        raise ConfigError(
-            "servicetitan: `tenants` must be a non-empty list of "
-            '{"tenant_id": ..., "client_id": ..., "client_secret": ...}'
-        )
+    if (
+        not isinstance(tenants, list)
+        or not tenants
+        or not all(isinstance(tenant, dict) for tenant in tenants)
+    ):
+        raise ConfigError(f"{variable('servicetitan', 'tenants')} must be {TENANTS_SHAPE}")
     for tenant in tenants:
         missing = {"tenant_id", "client_id", "client_secret"} - set(tenant)
         if missing:
-            raise ConfigError(f"servicetitan: a tenant lacks {', '.join(sorted(missing))}")
+            raise ConfigError(
+                f"a tenant in {variable('servicetitan', 'tenants')} lacks "
+                f"{', '.join(sorted(missing))}; expected {TENANTS_SHAPE}"
+            )
         tenant["tenant_id"] = int(tenant["tenant_id"])
     return tenants
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import psycopg
 
-from lazi.config import local_cluster_settings, mask_secrets
+from lazi.config import EXPECTED_URL, display_url, local_cluster_settings, mask_secrets, url_problem
 from lazi.db.cluster import LocalCluster
 from lazi.errors import LaziError
 
@@ -18,12 +18,12 @@ MIN_SERVER_VERSION = 150000
 
 @dataclass(frozen=True)
 class Warehouse:
-    url: str
+    url: str = field(repr=False)  # holds the password; a repr may end up in a log
     local: bool  # True: the project-local cluster, started by us
 
     @property
     def masked_url(self) -> str:
-        return mask_secrets(self.url)
+        return display_url(self.url)
 
 
 def local_cluster() -> LocalCluster:
@@ -49,24 +49,9 @@ def resolve(*, start_local: bool = True) -> Warehouse:
 
 
 def _validate_url(url: str) -> None:
-    if not url.startswith(("postgresql://", "postgres://")):
-        raise LaziError(
-            f"DATABASE_URL={mask_secrets(url)!r} is not a PostgreSQL URL; "
-            "expected postgresql://user:password@host:port/dbname[?sslmode=require]."
-        )
-    try:
-        info = psycopg.conninfo.conninfo_to_dict(url)
-    except psycopg.ProgrammingError as exc:
-        raise LaziError(
-            f"DATABASE_URL is malformed ({mask_secrets(str(exc)).strip()}); "
-            "expected postgresql://user:password@host:port/dbname."
-        ) from None
-    port = str(info.get("port", "5432"))
-    if not all(part.isdigit() for part in port.split(",")):
-        raise LaziError(
-            f"DATABASE_URL has port {port!r}, which is not a number; "
-            "expected postgresql://user:password@host:port/dbname."
-        )
+    problem = url_problem(url)
+    if problem is not None:
+        raise LaziError(f"DATABASE_URL {problem}; {EXPECTED_URL}.")
 
 
 class ConnectionFailed(LaziError):

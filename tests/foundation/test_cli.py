@@ -33,10 +33,10 @@ def password_of(url: str) -> str:
 @pytest.mark.parametrize(
     ("url", "message"),
     [
-        ("mysql://u:hunter22@localhost/db", "is not a PostgreSQL URL"),
+        ("mysql://u:hunter22@localhost/db", "does not start with postgresql://"),
         ("postgresql://example:hunter22@127.0.0.1:1/db", "Cannot connect to PostgreSQL at"),
         ("postgresql://example:hunter22@[bad/db", "DATABASE_URL is malformed"),
-        ("postgresql://example:hunter22@db.example:notaport/db", "port 'notaport', which is not a"),
+        ("postgresql://example:hunter22@db.example:notaport/db", "has a port that is not a number"),
         ("postgresql://example:hunter22@127.0.0.1:5432/db?sslmode=bogus", "invalid sslmode value"),
     ],
 )
