@@ -57,7 +57,7 @@ ST_COLLECTIONS = (
     "calls",
 )
 GHL_COLLECTIONS = ("contacts", "opportunities", "pipelines", "notes")
-CR_COLLECTIONS = ("companies", "trackers", "calls")
+CR_COLLECTIONS = ("companies", "trackers", "calls", "users", "text_messages")
 
 
 class World:
