@@ -46,6 +46,7 @@ def create_app(
         for account in world.callrail_accounts:
             with world_lock(world):
                 calls.warm(ctx, account)
+                text_messages.warm(ctx, account)
 
     gate = {
         "api_key": world.credentials[VENDOR]["api_key"],

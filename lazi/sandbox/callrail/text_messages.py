@@ -49,16 +49,22 @@ def _project(record: Record, extra: list[str]) -> Record:
     return out
 
 
+def _key(record: Record) -> tuple:
+    raw = record.get("last_message_at")
+    return (sort_component(iso_to_ms(raw) if raw else None, False),)
+
+
 def texts_view(ctx: CrContext, account: str, since_ms: int | None = None) -> SortedView:
     """Conversations by last_message_at (epoch ms). A conversation's last_message_at never
     passes its change time, so a lower bound needs only the change feed since then."""
-
-    def key(record: Record) -> tuple:
-        raw = record.get("last_message_at")
-        return (sort_component(iso_to_ms(raw) if raw else None, False),)
-
     texts = ctx.collection("text_messages", account)
-    return ctx.views.sorted_since(texts, "last_message_at", key, since_ms)
+    return ctx.views.sorted_since(texts, "last_message_at", _key, since_ms)
+
+
+def warm(ctx: CrContext, account: str) -> None:
+    texts = ctx.collection("text_messages", account)
+    ctx.views.sorted(texts, "last_message_at", _key, refresh=False)
+    ctx.views.warm(texts)
 
 
 def _window(ctx: CrContext, request: Request, account: str) -> tuple[int | None, int | None]:

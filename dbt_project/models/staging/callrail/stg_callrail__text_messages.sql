@@ -47,7 +47,7 @@ renamed as (
         (type_errors is not null or last_message_at is null) as has_type_errors,
 
         ---------- timestamps
-        -- sent as local time with its offset; timestamptz holds the instant (UTC)
+        -- sent as local time with its offset; held as the instant (UTC)
         last_message_at,
 
         ---------- load metadata
