@@ -1,4 +1,5 @@
-"""CallRail → raw.callrail_*: calls, companies and trackers of every configured account.
+"""CallRail → raw.callrail_*: calls, text messages, companies, trackers and users of every
+configured account.
 
 Configuration (environment or an untracked .dlt/secrets.toml, section [sources.callrail]):
   base_url       SOURCES__CALLRAIL__BASE_URL       default https://api.callrail.com
@@ -9,11 +10,15 @@ Configuration (environment or an untracked .dlt/secrets.toml, section [sources.c
                  every 24 hours, for calls edited long after they ended
   start_date     SOURCES__CALLRAIL__START_DATE     first-run start (YYYY-MM-DD); default: no date
                  filter, i.e. whatever CallRail still keeps (25 months)
+  text_lookback_days SOURCES__CALLRAIL__TEXT_LOOKBACK_DAYS  conversations re-read before the
+                 newest last_message_at (default 3)
 
 Calls have no modified-since filter: each run lists the calls that started within the look-back
 window (calls change after they end), which also finds calls deleted in that window; once a day
-the window is wider. Companies and
-trackers are small and listed in full each run.
+the window is wider. Text messages (one record per conversation) are listed by last_message_at
+from a look-back before the newest one seen: a new message moves its conversation forward, so
+the window finds every changed conversation and, as for calls, the deleted ones. Companies,
+trackers and users are small and listed in full each run.
 """
 
 from __future__ import annotations
@@ -54,7 +59,11 @@ from dlt_pipelines.callrail.settings import (
     HOURLY_LIMIT,
     LOOKBACK_DAYS,
     PER_PAGE,
+    TEXT_FIELDS,
+    TEXT_LOOKBACK_DAYS,
+    TEXT_MESSAGES,
     TRACKERS,
+    USERS,
 )
 from dlt_pipelines.common.config import json_setting, variable
 from dlt_pipelines.common.errors import ConfigError, SourceError
@@ -80,7 +89,9 @@ def callrail_source(
     deep_lookback_days: int = DEEP_LOOKBACK_DAYS,
     deep_every_hours: float = DEEP_EVERY_HOURS,
     start_date: str | None = None,
+    text_lookback_days: int = TEXT_LOOKBACK_DAYS,
     call_fields: Sequence[str] = CALL_FIELDS,
+    text_fields: Sequence[str] = TEXT_FIELDS,
     per_page: int = PER_PAGE,
     hourly_limit: int = HOURLY_LIMIT,
     daily_limit: int = DAILY_LIMIT,
@@ -137,6 +148,20 @@ def callrail_source(
             ),
         ),
         (
+            TEXT_MESSAGES,
+            "text-messages.json",
+            _text_pages(
+                clients,
+                stats,
+                options,
+                budget,
+                ",".join(text_fields),
+                text_lookback_days,
+                start_date,
+                per_page,
+            ),
+        ),
+        (
             COMPANIES,
             "companies.json",
             _listed_pages(COMPANIES, "companies", clients, stats, options, budget, per_page),
@@ -145,6 +170,11 @@ def callrail_source(
             TRACKERS,
             "trackers.json",
             _listed_pages(TRACKERS, "trackers", clients, stats, options, budget, per_page),
+        ),
+        (
+            USERS,
+            "users.json",
+            _listed_pages(USERS, "users", clients, stats, options, budget, per_page),
         ),
     ]
     wanted = set(tables) if tables else None
@@ -252,6 +282,70 @@ class _CallListing:
             self.oldest = oldest(records, self.oldest)
             self.seen.update(str(r.get("id")) for r in records)
             yield Page(self.account, records)
+
+
+def _text_pages(
+    clients: Clients,
+    stats: RunStats,
+    options: SyncOptions,
+    budget: Callable[[str], None],
+    fields: str,
+    lookback_days: int,
+    first_start: str | None,
+    per_page: int,
+) -> PageSource:
+    """Conversations whose last message came at most `lookback_days` before the newest one seen.
+    Newest first: a conversation a new message moves to the top during the walk shifts the
+    others down (one is read twice) rather than up past the page being read (one skipped); the
+    moved one is newer than the cursor, so the next run reads it. last_message_at only grows,
+    so a conversation raw holds inside the window that the listing no longer returned was
+    deleted."""
+    endpoint = "text-messages.json"
+
+    def pages(state: dict[str, Any]) -> Iterator[Page]:
+        cursors = state.setdefault("cursors", {})
+        for account, client in clients.items():
+            budget(account)
+            account_stats = stats.endpoint(TEXT_MESSAGES.name, endpoint, account)
+            cursor = cursors.get(account)
+            account_stats.cursor_before = cursor
+            complete = options.full or (cursor is None and options.since is None)
+            if complete:
+                day = first_start
+            elif options.since is not None:
+                day = options.since.date().isoformat()
+            else:
+                day = lookback_day(cursor, lookback_days)
+            params: dict[str, Any] = {"fields": fields, "sort": "last_message_at", "order": "desc"}
+            if day:
+                params["start_date"] = day
+            seen: set[str] = set()
+            best, first = cursor, None
+            path = f"{API_PREFIX}/a/{account}/{endpoint}"
+            for records in offset_pages(
+                client, path, "conversations", params, endpoint=endpoint, per_page=per_page
+            ):
+                best = newest(records, best, "last_message_at")
+                first = oldest(records, first, "last_message_at")
+                seen.update(str(r.get("id")) for r in records)
+                yield Page(account, records)
+            bound = safe_window_start(day) if day else first
+            if options.warehouse_url and bound is not None:
+                gone = missing_records(
+                    options.warehouse_url,
+                    TEXT_MESSAGES,
+                    account,
+                    seen,
+                    since=("last_message_at", bound),
+                )
+                if gone:
+                    yield Page(account, gone, deleted=True)
+            cursors[account] = best
+            account_stats.full = complete and not day
+            account_stats.cursor_after = best
+            account_stats.requests = client.requests_made[endpoint]
+
+    return pages
 
 
 def newest_of(a: str | None, b: str | None) -> str | None:

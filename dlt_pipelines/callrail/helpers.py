@@ -2,7 +2,8 @@
 
 - Calls: relative pagination (`relative_pagination=true`, follow `next_page` while
   `has_next_page`), which CallRail recommends for calls; offset paging if a response lacks it.
-- Companies and trackers: offset pagination (`page` from 1 until `total_pages`).
+- Companies, trackers, users and text messages: offset pagination (`page` from 1 until
+  `total_pages`).
 - The hourly budget spans runs: requests logged in sync.inbound_log during the last hour (and day)
   are counted before this run sends its first request.
 """
@@ -163,19 +164,23 @@ def safe_window_start(day: str) -> datetime:
     return datetime.fromisoformat(day).replace(tzinfo=UTC) + timedelta(days=2)
 
 
-def newest(records: list[dict[str, Any]], current: str | None) -> str | None:
+def newest(
+    records: list[dict[str, Any]], current: str | None, field: str = "start_time"
+) -> str | None:
     best = current
     for record in records:
-        value = record.get("start_time")
+        value = record.get(field)
         if isinstance(value, str) and (best is None or _ts(value) > _ts(best)):
             best = value
     return best
 
 
-def oldest(records: list[dict[str, Any]], current: datetime | None) -> datetime | None:
+def oldest(
+    records: list[dict[str, Any]], current: datetime | None, field: str = "start_time"
+) -> datetime | None:
     best = current
     for record in records:
-        value = record.get("start_time")
+        value = record.get(field)
         if isinstance(value, str) and (best is None or _ts(value) < best):
             best = _ts(value)
     return best

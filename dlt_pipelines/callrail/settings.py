@@ -61,6 +61,21 @@ CALL_FIELDS = (
     "formatted_value",
 )
 
+# Conversation extras (the list returns the ids, numbers, state, last_message_at and
+# recent_messages): the names as CallRail shows them, for the CRM timeline.
+TEXT_FIELDS = (
+    "company_name",
+    "company_time_zone",
+    "tracker_name",
+    "formatted_customer_name",
+    "formatted_customer_phone_number",
+    "formatted_initial_tracking_number",
+    "formatted_current_tracking_number",
+)
+# Conversations change when a message arrives (last_message_at moves forward): re-read this
+# many days before the newest last_message_at seen, for messages CallRail delivered late.
+TEXT_LOOKBACK_DAYS = 3
+
 C = Column
 
 
@@ -117,4 +132,25 @@ TRACKERS = _t(
     C("campaign_name", "campaign_name"),
     C("created_at", "created_at", "timestamp"),
     C("disabled_at", "disabled_at", "timestamp"),
+)
+USERS = _t(
+    "callrail_users",
+    C("name", "name"),
+    C("first_name", "first_name"),
+    C("last_name", "last_name"),
+    C("email", "email"),
+    C("role", "role"),
+    C("accepted", "accepted", "bool"),
+    C("created_at", "created_at", "timestamp"),
+)
+TEXT_MESSAGES = _t(
+    "callrail_text_messages",
+    C("last_message_at", "last_message_at", "timestamp"),
+    C("customer_phone_number", "customer_phone_number"),
+    C("customer_name", "customer_name"),
+    C("company_id", "company_id"),
+    C("initial_tracker_id", "initial_tracker_id"),
+    C("current_tracker_id", "current_tracker_id"),
+    C("current_tracking_number", "current_tracking_number"),
+    C("state", "state"),
 )

@@ -130,6 +130,12 @@ def test_run_executes_the_elt_flow_and_logs_it(pg_cluster: LocalCluster, tmp_pat
             ).fetchall()
         )
         customers = conn.execute("select count(*) from raw.st_customers").fetchone()[0]
+        # CallRail users and conversations land too, and conversations reach the timeline
+        landed = conn.execute(
+            "select (select count(*) from raw.callrail_users),"
+            " (select count(*) from raw.callrail_text_messages),"
+            " (select count(*) from crm.activities where activity_type = 'sms')"
+        ).fetchone()
     assert runs == {
         "lazi": "succeeded",
         "servicetitan": "succeeded",
@@ -137,6 +143,8 @@ def test_run_executes_the_elt_flow_and_logs_it(pg_cluster: LocalCluster, tmp_pat
         "callrail": "succeeded",
     }
     assert customers > 0
+    users, conversations, sms = landed
+    assert users > 0 and conversations > 0 and sms > 0
 
 
 def permanent_and_healing_failures(cluster: LocalCluster) -> dict[str, tuple[str, str]]:

@@ -7,22 +7,38 @@ what the API serves now, and records deleted at the vendor carry a tombstone.
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import psycopg
 import pytest
 from psycopg import sql
 
-from dlt_pipelines.callrail.settings import CALLS, COMPANIES, TRACKERS
+from dlt_pipelines.callrail.settings import (
+    CALLS,
+    COMPANIES,
+    TEXT_LOOKBACK_DAYS,
+    TEXT_MESSAGES,
+    TRACKERS,
+    USERS,
+)
 from dlt_pipelines.common.errors import SourceError
 from lazi.db.cluster import LocalCluster
 from lazi.db.migrate import migrate
 from lazi.ingest import run_vendor
 from lazi.sandbox.server import Sandbox
+from lazi.sandbox.world.clock import parse_iso
 from tests.ingest.conftest import drift_report, duplicate_versions, latest_versions
 
-TABLES = {"calls": CALLS, "companies": COMPANIES, "trackers": TRACKERS}
+TABLES = {
+    "calls": CALLS,
+    "companies": COMPANIES,
+    "trackers": TRACKERS,
+    "users": USERS,
+    "text_messages": TEXT_MESSAGES,
+}
 
 
 @pytest.fixture
@@ -82,6 +98,7 @@ def test_first_incremental_and_idempotent_runs(
     first = run_vendor("callrail", warehouse)
     counts = assert_mirrors(sandbox, warehouse)
     assert counts["callrail_calls"] > 300 and counts["callrail_trackers"] > 5
+    assert counts["callrail_text_messages"] > 40 and counts["callrail_users"] >= 10
     assert first.new_versions == sum(counts.values())
     first_requests = run_requests(warehouse, first.run_id)
 
@@ -92,6 +109,7 @@ def test_first_incremental_and_idempotent_runs(
     second_requests = run_requests(warehouse, second.run_id)
     # Calls: only the look-back window, not every page again.
     assert second_requests["calls.json"] * 4 <= first_requests["calls.json"]
+    assert second_requests["text-messages.json"] < first_requests["text-messages.json"]
     assert 0 < second.fetched < first.fetched / 4
 
     before = versions(warehouse)
@@ -99,11 +117,45 @@ def test_first_incremental_and_idempotent_runs(
     assert third.new_versions == 0
     assert versions(warehouse) == before
     assert_mirrors(sandbox, warehouse)
-    with psycopg.connect(warehouse) as conn:
-        cursors = conn.execute(
-            "select scope, cursor_value from raw.sync_state where table_name = 'callrail_calls'"
-        ).fetchall()
-    assert {scope for scope, cursor in cursors if cursor} == set(sandbox.world.callrail_accounts)
+    for table in ("callrail_calls", "callrail_text_messages"):
+        with psycopg.connect(warehouse) as conn:
+            cursors = conn.execute(
+                "select scope, cursor_value from raw.sync_state where table_name = %s", (table,)
+            ).fetchall()
+        accounts = {scope for scope, cursor in cursors if cursor}
+        assert accounts == set(sandbox.world.callrail_accounts), table
+
+
+def test_text_messages_load_by_last_message_at_with_a_look_back(
+    sandbox: Sandbox, warehouse: str, callrail: str
+) -> None:
+    """A run reads the conversations whose last message is at most the look-back older than
+    the newest one loaded: the new conversations and replies since, and nothing older."""
+    run_vendor("callrail", warehouse)
+    newest_loaded = {}
+    for account in sandbox.world.callrail_accounts:
+        texts = sandbox.world.collection("callrail", "text_messages", account)
+        newest_loaded[account] = max((r["last_message_at"] for r in texts.records()), key=parse_iso)
+    changes = sandbox.world.advance(24 * 2)
+    assert any(key.startswith("callrail/text_messages") for key in changes)
+
+    second = run_vendor("callrail", warehouse)
+    assert_mirrors(sandbox, warehouse)
+    fetched = {
+        e["scope"]: e["fetched"] for e in second.endpoints if e["table"] == TEXT_MESSAGES.name
+    }
+    for account in sandbox.world.callrail_accounts:
+        texts = sandbox.world.collection("callrail", "text_messages", account)
+        zone = ZoneInfo(next(texts.records())["company_time_zone"])
+        # the day the look-back reaches, in the cursor's own offset (the account's zone)
+        cursor = datetime.fromisoformat(newest_loaded[account])
+        start = (cursor - timedelta(days=TEXT_LOOKBACK_DAYS)).date()
+        in_window = [
+            r
+            for r in texts.records(live=True)
+            if datetime.fromisoformat(r["last_message_at"]).astimezone(zone).date() >= start
+        ]
+        assert fetched[account] == len(in_window) < len(texts), account
 
 
 def test_a_database_made_again_under_the_same_name_gets_a_full_backfill(
@@ -162,9 +214,7 @@ def test_rows_copied_twice_before_raw_had_its_key_are_removed(
     assert key is not None
 
 
-def test_deleted_calls_companies_and_trackers_are_tombstoned(
-    sandbox: Sandbox, warehouse: str, callrail: str
-) -> None:
+def test_deleted_records_are_tombstoned(sandbox: Sandbox, warehouse: str, callrail: str) -> None:
     run_vendor("callrail", warehouse)
     account = sandbox.world.callrail_accounts[0]
     calls = sandbox.world.collection("callrail", "calls", account)
@@ -176,11 +226,17 @@ def test_deleted_calls_companies_and_trackers_are_tombstoned(
     trackers = sandbox.world.collection("callrail", "trackers", account)
     tracker = next(r["id"] for _, r in trackers.iter_from(0) if not trackers.is_deleted(r))
     trackers.delete(tracker)
+    texts = sandbox.world.collection("callrail", "text_messages", account)
+    conversation = max(texts.records(live=True), key=lambda r: parse_iso(r["last_message_at"]))
+    texts.delete(conversation["id"])
+    users = sandbox.world.collection("callrail", "users", account)
+    users.delete(next(users.records(live=True))["id"])
 
     result = run_vendor("callrail", warehouse)
     assert_mirrors(sandbox, warehouse)
     deleted = {e["table"]: e["deleted_marked"] for e in result.endpoints if e["scope"] == account}
     assert deleted["callrail_calls"] == 1 and deleted["callrail_trackers"] == 1
+    assert deleted["callrail_text_messages"] == 1 and deleted["callrail_users"] == 1
     raw = latest_versions(warehouse, "callrail_calls", "account_id", "callrail_id", account)
     assert raw[recent["id"]][1] is True
 

@@ -46,7 +46,7 @@ def test_scopes_and_credentials() -> None:
     assert set(creds["servicetitan"]["tenants"]) == set(w.tenants)
     assert set(creds["gohighlevel"]["tokens"]) == set(w.ghl_locations)
     assert creds["callrail"]["api_key"]
-    assert len(w.collection_keys()) == 28 * 2 + 7 * 2 + 3 * 2
+    assert len(w.collection_keys()) == 28 * 2 + 7 * 2 + 5 * 2
     total = sum(len(w.collection("servicetitan", "customers", t)) for t in w.tenants)
     assert total == 300
     with pytest.raises(KeyError):

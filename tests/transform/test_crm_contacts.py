@@ -13,7 +13,12 @@ import psycopg
 import pytest
 
 from lazi.db.cluster import LocalCluster
-from tests.transform._crm_fixtures import CrmWarehouse, build_warehouse, matching_pairs
+from tests.transform._crm_fixtures import (
+    CrmWarehouse,
+    build_warehouse,
+    matching_pairs,
+    parse_ts,
+)
 
 E164 = re.compile(r"^\+[1-9][0-9]{7,14}$")
 
@@ -55,6 +60,44 @@ def test_matching_precision_and_recall(wh: CrmWarehouse) -> None:
     assert recall >= 0.98
     # the fuzzy rule is exercised: some people share no phone or email across systems
     assert any(r["match_rule"] == "name_and_address" for r in rules)
+
+
+def test_text_messages_are_sms_activities_on_the_numbers_contact(wh: CrmWarehouse) -> None:
+    """Every CallRail conversation is one `sms` activity dated by its newest message, on the
+    contact that holds the customer's number: the same contact as that number's calls."""
+    expected = {
+        f"callrail:sms:{account}:{conversation['id']}": conversation
+        for account in wh.world.callrail_accounts
+        for conversation in wh.world.collection("callrail", "text_messages", account).records(
+            live=True
+        )
+    }
+    rows = wh.rows(
+        "select activity_id, contact_id, entity_type, entity_id, phone, occurred_at, body,"
+        " direction, is_deleted from crm.activities where activity_type = 'sms'"
+    )
+    live = {r["activity_id"]: r for r in rows if not r["is_deleted"]}
+    assert live.keys() == expected.keys() and len(live) > 100
+    for activity_id, row in live.items():
+        conversation = expected[activity_id]
+        newest = conversation["recent_messages"][0]
+        assert row["phone"] == conversation["customer_phone_number"], activity_id
+        assert row["occurred_at"] == parse_ts(conversation["last_message_at"]), activity_id
+        assert row["body"] == newest["content"], activity_id
+        assert (
+            row["direction"] == {"incoming": "inbound", "outgoing": "outbound"}[newest["direction"]]
+        )
+        on = str(row["contact_id"]) if row["contact_id"] else row["phone"]
+        assert row["entity_id"] == on, activity_id
+    mismatched = wh.rows(
+        "select sms.activity_id, sms.contact_id, calls.contact_id as call_contact"
+        " from crm.activities as sms inner join crm.activities as calls"
+        " on calls.activity_type = 'call' and calls.phone = sms.phone"
+        " where sms.activity_type = 'sms' and calls.contact_id is distinct from sms.contact_id"
+    )
+    assert not mismatched, mismatched[:3]
+    on_contacts = sum(1 for r in live.values() if r["contact_id"] is not None)
+    assert 0 < on_contacts < len(live), "customers and strangers both text"
 
 
 def test_every_record_is_linked_once(wh: CrmWarehouse) -> None:

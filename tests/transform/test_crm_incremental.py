@@ -220,6 +220,7 @@ def rounds(
     for wh in build_warehouse(
         pg15_cluster, tmp, scale=300, seed=17, before_build=lambda w: deliver_new_notes(w, None)
     ):
+        started = wh.world.now
         full_rows = {
             m: wh.rows(f"select count(*) as n from {r}")[0]["n"] for m, r in INCREMENTAL.items()
         }
@@ -241,7 +242,13 @@ def rounds(
                     for m, r in INCREMENTAL.items()
                 }
             )
-        yield {"wh": wh, "full_rows": full_rows, "seconds": seconds, "redone": redone}
+        yield {
+            "wh": wh,
+            "full_rows": full_rows,
+            "seconds": seconds,
+            "redone": redone,
+            "started": started,
+        }
 
 
 def test_incremental_runs_redo_a_small_part(rounds: dict[str, Any]) -> None:
@@ -282,6 +289,12 @@ def test_incremental_equals_full_refresh(rounds: dict[str, Any]) -> None:
             print(sample_differences(wh, "crm_incremental_copy", model))
         assert (only_incremental, only_full) == (0, 0), (model, only_incremental, only_full, total)
         assert total > 0, model
+    # text messages were among what the rounds changed (replies and new conversations)
+    texted = wh.rows(
+        "select count(*) as n from crm.activities where activity_type = 'sms' and occurred_at > %s",
+        (rounds["started"],),
+    )[0]["n"]
+    assert texted > 0
     # and an incremental run on top of the full refresh changes nothing
     wh.dbt("run", "--select", *CRM_SELECTOR)
     for model in INCREMENTAL:

@@ -1,16 +1,17 @@
-{#- The contact's timeline from the three systems: CallRail calls (tied to the
-    contact that holds the caller's number), GoHighLevel notes, and ServiceTitan
-    job events (booked, appointment scheduled, completed, canceled). Calls from
-    numbers no contact holds are kept, on the phone number.
+{#- The contact's timeline from the three systems: CallRail calls and text
+    message conversations (tied to the contact that holds the customer's
+    number), GoHighLevel notes, and ServiceTitan job events (booked, appointment
+    scheduled, completed, canceled). Calls and texts from numbers no contact
+    holds are kept, on the phone number.
 
     Incremental (delete+insert on activity_id): a run redoes the activities
-    whose source changed since the last run (calls with a new version, notes
-    with a new webhook, jobs master.jobs recomputed, appointments with a new
+    whose source changed since the last run (calls and conversations with a
+    new version, notes with a new webhook, jobs master.jobs recomputed, appointments with a new
     version) and those whose contact may have changed: the activities on the
     old contact of every record the matching moved to another contact, the
     calls from every number whose holders changed (numbers a record gained or
-    released, and those of the records that moved), and the activities that
-    had no contact yet. previous_contact_id keeps the contact an activity was
+    released, and those of the records that moved: calls and texts), and the
+    activities that had no contact yet. previous_contact_id keeps the contact an activity was
     on before, for the models downstream. -#}
 {{
     config(
@@ -109,7 +110,9 @@ matched as not materialized (
             previous.source_scope,
             previous.source_id
         from {{ this }} as previous
-        where previous.contact_id is null and previous.activity_type <> 'call'
+        where
+            previous.contact_id is null
+            and previous.activity_type not in ('call', 'sms')
 
     ),
 
@@ -131,6 +134,34 @@ matched as not materialized (
 
         {{ crm_lookup(
             ref('stg_callrail__calls'), 'call_keys', ['account_id', 'call_id']
+        ) }}
+
+    ),
+
+    text_keys as (
+
+        {{ crm_changed_records(
+            'callrail',
+            'text_messages',
+            'account_id',
+            'conversation_id',
+            'callrail_last_load_id',
+        ) }}
+        union
+        select
+            affected_previous.source_scope as account_id,
+            affected_previous.source_id as conversation_id
+        from affected_previous
+        where affected_previous.activity_type = 'sms'
+
+    ),
+
+    texts as (
+
+        {{ crm_lookup(
+            ref('stg_callrail__text_messages'),
+            'text_keys',
+            ['account_id', 'conversation_id'],
         ) }}
 
     ),
@@ -265,11 +296,15 @@ matched as not materialized (
 
     ),
 
-    call_phones as (
+    customer_phones as (
 
-        select distinct calls.customer_phone as phone
+        select calls.customer_phone as phone
         from calls
         where calls.customer_phone is not null
+        union
+        select texts.customer_phone as phone
+        from texts
+        where texts.customer_phone is not null
 
     ),
 
@@ -278,13 +313,13 @@ matched as not materialized (
         -- a number held by exactly one contact: read from the table, not the
         -- matched CTE, so that its GIN index on phones answers each number
         select
-            call_phones.phone,
+            customer_phones.phone,
             owners.contact_id
-        from call_phones
+        from customer_phones
         cross join lateral (
             select min(holders.contact_id::text)::uuid as contact_id
             from {{ ref('int_contact_records_matched') }} as holders
-            where holders.phones @> array[call_phones.phone]
+            where holders.phones @> array[customer_phones.phone]
             having count(distinct holders.contact_id) = 1
         ) as owners
 
@@ -295,6 +330,12 @@ matched as not materialized (
     calls as (
 
         select * from {{ ref('stg_callrail__calls') }}
+
+    ),
+
+    texts as (
+
+        select * from {{ ref('stg_callrail__text_messages') }}
 
     ),
 
@@ -381,6 +422,45 @@ call_activities as (
     from calls
     left join phone_owners
         on calls.customer_phone = phone_owners.phone
+
+),
+
+sms_activities as (
+
+    -- one per conversation, dated by its newest message
+    select
+        'callrail:sms:' || texts.account_id || ':' || texts.conversation_id
+            as activity_id,
+        phone_owners.contact_id,
+        case
+            when phone_owners.contact_id is not null then 'contact'
+            else 'phone_number'
+        end as entity_type,
+        coalesce(phone_owners.contact_id::text, texts.customer_phone)
+            as entity_id,
+        'sms' as activity_type,
+        'callrail' as source_system,
+        texts.account_id as source_scope,
+        texts.conversation_id as source_id,
+        texts.customer_phone as phone,
+        null::timestamptz as source_received_at,
+        concat_ws(' ', 'Text messages', 'via ' || texts.tracker_name)
+            as subject,
+        texts.last_message_content as body,
+        case texts.last_message_direction
+            when 'incoming' then 'inbound'
+            when 'outgoing' then 'outbound'
+        end as direction,
+        texts.state as outcome,
+        null::integer as duration_seconds,
+        null::numeric as monetary_value,
+        true as is_completed,
+        texts.is_deleted,
+        texts.last_message_at as occurred_at,
+        null::timestamptz as scheduled_at
+    from texts
+    left join phone_owners
+        on texts.customer_phone = phone_owners.phone
 
 ),
 
@@ -523,6 +603,8 @@ appointment_activities as (
 unioned as (
 
     select * from call_activities
+    union all
+    select * from sms_activities
     union all
     select * from note_activities
     union all

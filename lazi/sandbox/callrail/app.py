@@ -19,7 +19,7 @@ from lazi.sandbox._ghl_cr_kit import (
     rendered_json,
     world_lock,
 )
-from lazi.sandbox.callrail import calls, routes
+from lazi.sandbox.callrail import calls, routes, text_messages
 from lazi.sandbox.callrail.base import DAILY_LIMIT, HOURLY_LIMIT, VENDOR, CallRailGate, CrContext
 from lazi.sandbox.common import FaultConfig, SlidingWindowLimiter, WriteLog
 
@@ -46,6 +46,7 @@ def create_app(
         for account in world.callrail_accounts:
             with world_lock(world):
                 calls.warm(ctx, account)
+                text_messages.warm(ctx, account)
 
     gate = {
         "api_key": world.credentials[VENDOR]["api_key"],
@@ -58,7 +59,7 @@ def create_app(
         vendor=VENDOR,
         world=world,
         state=ctx,
-        routers=[routes.router, calls.router],
+        routers=[routes.router, calls.router, text_messages.router],
         limiters={"hourly": hourly, "daily": daily},
         faults=faults,
         write_log=ctx.write_log,

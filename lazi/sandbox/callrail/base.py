@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -25,6 +28,7 @@ from lazi.sandbox._ghl_cr_kit import (
     Rendered,
     Views,
     call_holding,
+    iso_to_ms,
     json_response,
     last_param,
     rendered_json,
@@ -185,3 +189,37 @@ def offset_envelope(request: Request, name: str, items: list[Record], total: int
 def live_records(ctx: CrContext, name: str, account: str) -> list[Record]:
     coll = ctx.collection(name, account)
     return list(coll.records(live=True))
+
+
+# --- request parameters shared by the lists ---------------------------------------------
+
+
+class BadParam(ValueError):
+    """Rendered as 400 {"error": message} (422 for a write's body)."""
+
+
+def extra_fields(request: Request, allowed: Collection[str]) -> list[str]:
+    """The `fields=` names (comma lists, repeatable) that a resource knows, in order;
+    unknown names are ignored, as CallRail ignores them."""
+    raw = ",".join(request.query_params.getlist("fields"))
+    names = [f.strip() for f in raw.split(",") if f.strip()]
+    return [f for f in dict.fromkeys(names) if f in allowed]
+
+
+def account_zone(ctx: CrContext, account: str) -> ZoneInfo:
+    """Dates without a time are the account's calendar days (its companies' time zone)."""
+    companies = live_records(ctx, "companies", account)
+    return ZoneInfo(companies[0].get("time_zone") or "UTC") if companies else ZoneInfo("UTC")
+
+
+def date_bound_ms(raw: str, param: str, zone: ZoneInfo, *, end: bool) -> int:
+    """start_date/end_date as an inclusive epoch-ms bound: a bare date means the start (or
+    the last millisecond) of that day in the account's time zone."""
+    try:
+        if len(raw) > 10:
+            return iso_to_ms(raw)
+        day = date.fromisoformat(raw) + timedelta(days=1 if end else 0)
+    except ValueError as exc:
+        raise BadParam(f"Invalid {param}: {raw}") from exc
+    midnight = datetime(day.year, day.month, day.day, tzinfo=zone)
+    return int(midnight.timestamp() * 1000) - (1 if end else 0)

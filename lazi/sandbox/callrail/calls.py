@@ -4,9 +4,8 @@ as it is)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import orjson
 from fastapi import APIRouter, Request
@@ -25,11 +24,14 @@ from lazi.sandbox._ghl_cr_kit import (
     sort_component,
 )
 from lazi.sandbox.callrail.base import (
+    BadParam,
     CrContext,
+    account_zone,
     context,
+    date_bound_ms,
     error,
+    extra_fields,
     int_param,
-    live_records,
     offset_envelope,
     page_url,
     paging,
@@ -67,10 +69,6 @@ DATE_RANGES = (
 )  # fmt: skip
 
 
-class BadParam(ValueError):
-    """Rendered as 400 {"error": message}."""
-
-
 def _project(record: Record, extra: list[str]) -> Record:
     out = {f: record.get(f) for f in CALL_FIELDS}
     for name in extra:
@@ -79,15 +77,7 @@ def _project(record: Record, extra: list[str]) -> Record:
 
 
 def _extra_fields(request: Request) -> list[str]:
-    raw = ",".join(request.query_params.getlist("fields"))
-    names = [f.strip() for f in raw.split(",") if f.strip()]
-    return [f for f in dict.fromkeys(names) if f in EXTRA_CALL_FIELDS]
-
-
-def _account_zone(ctx: CrContext, account: str) -> ZoneInfo:
-    """Dates without a time are the account's calendar days (its companies' time zone)."""
-    companies = live_records(ctx, "companies", account)
-    return ZoneInfo(companies[0].get("time_zone") or "UTC") if companies else ZoneInfo("UTC")
+    return extra_fields(request, EXTRA_CALL_FIELDS)
 
 
 def _relative_dates(name: str, today: date) -> tuple[date, date]:
@@ -114,22 +104,9 @@ def _relative_dates(name: str, today: date) -> tuple[date, date]:
     return start, start.replace(month=12, day=31)
 
 
-def _bound_ms(raw: str, param: str, zone: ZoneInfo, *, end: bool) -> int:
-    """start_date/end_date as an inclusive epoch-ms bound on start_time: a bare date means
-    the start (or the last millisecond) of that day in the account's time zone."""
-    try:
-        if len(raw) > 10:
-            return iso_to_ms(raw)
-        day = date.fromisoformat(raw) + timedelta(days=1 if end else 0)
-    except ValueError as exc:
-        raise BadParam(f"Invalid {param}: {raw}") from exc
-    midnight = datetime(day.year, day.month, day.day, tzinfo=zone)
-    return int(midnight.timestamp() * 1000) - (1 if end else 0)
-
-
 def _date_window(ctx: CrContext, request: Request, account: str) -> tuple[int | None, int | None]:
     """(low, high) inclusive start_time bounds in epoch ms from the date parameters."""
-    zone = _account_zone(ctx, account)
+    zone = account_zone(ctx, account)
     today = ctx.world.now.astimezone(zone).date()
     date_range = last_param(request, "date_range")
     start, end = last_param(request, "start_date"), last_param(request, "end_date")
@@ -140,10 +117,10 @@ def _date_window(ctx: CrContext, request: Request, account: str) -> tuple[int | 
             raise _RetentionError
         first, last = _relative_dates(date_range, today)
         start, end = first.isoformat(), last.isoformat()
-    low = _bound_ms(start, "start_date", zone, end=False) if start else None
-    high = _bound_ms(end, "end_date", zone, end=True) if end else None
+    low = date_bound_ms(start, "start_date", zone, end=False) if start else None
+    high = date_bound_ms(end, "end_date", zone, end=True) if end else None
     oldest = _months_before(today, RETENTION_MONTHS).isoformat()
-    if low is not None and low < _bound_ms(oldest, "start_date", zone, end=False):
+    if low is not None and low < date_bound_ms(oldest, "start_date", zone, end=False):
         raise _RetentionError
     return low, high
 

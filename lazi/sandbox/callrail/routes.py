@@ -1,4 +1,4 @@
-"""CallRail v3 accounts, companies and trackers (small lists, paged in memory)."""
+"""CallRail v3 accounts, companies, trackers and users (small lists, paged in memory)."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def _account(ctx: CrContext, account_id: str) -> Record:
 
 
 def _small_list(request: Request, name: str, account: str, filters: dict[str, Any]) -> Response:
-    """Companies and trackers: a handful per account, filtered and sorted in memory."""
+    """Companies, trackers and users: a handful per account, filtered and sorted in memory."""
     records = live_records(context(request), name, account)
     for param, field in filters.items():
         value = last_param(request, param)
@@ -80,6 +80,11 @@ async def list_trackers(request: Request, account_id: str) -> Response:
     return _small_list(request, "trackers", account_id, filters)
 
 
+@router.get("/v3/a/{account_id}/users")
+async def list_users(request: Request, account_id: str) -> Response:
+    return _small_list(request, "users", account_id, {"role": "role"})
+
+
 @router.get("/v3/a/{account_id}/companies/{company_id}")
 async def get_company(request: Request, account_id: str, company_id: str) -> Response:
     return _get_one(request, "companies", account_id, company_id)
@@ -88,6 +93,11 @@ async def get_company(request: Request, account_id: str, company_id: str) -> Res
 @router.get("/v3/a/{account_id}/trackers/{tracker_id}")
 async def get_tracker(request: Request, account_id: str, tracker_id: str) -> Response:
     return _get_one(request, "trackers", account_id, tracker_id)
+
+
+@router.get("/v3/a/{account_id}/users/{user_id}")
+async def get_user(request: Request, account_id: str, user_id: str) -> Response:
+    return _get_one(request, "users", account_id, user_id)
 
 
 def _get_one(request: Request, name: str, account: str, record_id: str) -> Response:

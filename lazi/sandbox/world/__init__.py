@@ -65,7 +65,7 @@ GHL_COLLECTIONS = (
     "conversations",
     "messages",
 )
-CR_COLLECTIONS = ("companies", "trackers", "calls")
+CR_COLLECTIONS = ("companies", "trackers", "calls", "users", "text_messages")
 
 
 class World:

@@ -1,5 +1,6 @@
 """CallRail: one account per business, a live company and a disabled legacy one,
-trackers tied to the tracked ServiceTitan campaigns, and calls.
+trackers tied to the tracked ServiceTitan campaigns, and calls (users and text-message
+conversations are in cr_messaging).
 
 Calls are laid out per ServiceTitan job slot: a tracked booking call (same phone, a few
 minutes before the job was created) and 0-2 unrelated calls (strangers, other
@@ -8,6 +9,7 @@ customers, follow-ups). CallRail has no modified timestamp; the feed order is in
 
 from __future__ import annotations
 
+from . import cr_messaging
 from .clock import DAY, HOUR, iso_local
 from .collection import Hooks, LazyTable, ListTable, Record
 from .ids import IdCodec
@@ -43,7 +45,9 @@ class CrAccount:
             "companies": IdCodec(seed * 7 + account_no, "cr-company", "COM"),
             "trackers": IdCodec(seed * 7 + account_no, "cr-tracker", "TRK"),
             "calls": IdCodec(seed * 7 + account_no, "cr-call", "CAL"),
+            **cr_messaging.codecs(seed, account_no),
         }
+        self.zone = ZONE
         self.domain = tenant_name.lower().replace(" ", "").replace("&", "") + ".com"
         self.tracked = [i for i, c in enumerate(CAMPAIGNS) if c[4]]
 
@@ -282,4 +286,5 @@ class CrAccount:
                 None,
                 17 * DAY,
             ),
+            **cr_messaging.tables(self, t0),
         }

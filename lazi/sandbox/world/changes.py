@@ -1,6 +1,7 @@
 """advance(): the businesses keep running. New customers and bookings, jobs completed,
-invoices paid late, edits, deactivations, deletions, CRM pipeline moves and CallRail
-late edits, each stamped with a time inside the advanced window and applied in time order.
+invoices paid late, edits, deactivations, deletions, CRM pipeline moves, CallRail
+late edits and text messages (cr_messaging), each stamped with a time inside the advanced
+window and applied in time order.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from . import cr_messaging
 from .clock import DAY, HOUR, MINUTE, iso_z
 from .collection import Collection, Record
 from .gohighlevel import OPP_STATUS, PIPELINES, GhlLocation
@@ -97,6 +99,8 @@ class Advance:
             self.schedule_ghl(loc)
         for acc in self.w.cr.values():
             self.schedule_cr(acc.account_id)
+        for acc in self.w.cr.values():
+            cr_messaging.schedule(self, acc)
         heapq.heapify(self.events)
         while self.events:
             ms, _, fn = heapq.heappop(self.events)
