@@ -282,3 +282,20 @@ class GhlContext:
 
 def context(request: Request) -> GhlContext:
     return request.app.state.vendor
+
+
+def find_live(
+    request: Request, collection: str, record_id: str, not_found: str
+) -> tuple[Any, Response | None]:
+    """The live record of `collection` in the token's location; 403 if it lives in another
+    location, 400 `not_found` (GoHighLevel's answer for an unknown id) otherwise."""
+    ctx = context(request)
+    location = location_of(request)
+    records = ctx.collection(collection, location)
+    record = records.get(record_id)
+    if record is not None and not records.is_deleted(record):
+        return record, None
+    for other in ctx.world.ghl_locations:
+        if other != location and ctx.collection(collection, other).get(record_id) is not None:
+            return None, forbidden_location()
+    return None, bad_request(not_found)

@@ -22,6 +22,7 @@ from lazi.sandbox.gohighlevel.base import (
     GhlContext,
     bad_request,
     context,
+    find_live,
     forbidden_location,
     json_body,
     location_of,
@@ -219,17 +220,7 @@ async def contact_notes(request: Request, contact_id: str) -> Response:
 
 
 def find_contact(request: Request, contact_id: str) -> tuple[Record | None, Response | None]:
-    """The live contact in the token's location; 403 if it lives in another location."""
-    ctx = context(request)
-    location = location_of(request)
-    contacts = ctx.collection("contacts", location)
-    record = contacts.get(contact_id)
-    if record is not None and not contacts.is_deleted(record):
-        return record, None
-    for other in ctx.world.ghl_locations:
-        if other != location and ctx.collection("contacts", other).get(contact_id) is not None:
-            return None, forbidden_location()
-    return None, bad_request("Contact not found")
+    return find_live(request, "contacts", contact_id, "Contact not found")
 
 
 # --- writes --------------------------------------------------------------------------------

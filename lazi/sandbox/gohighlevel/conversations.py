@@ -39,6 +39,7 @@ from lazi.sandbox.gohighlevel.base import (
     bad_request,
     context,
     enum_problem,
+    find_live,
     forbidden_location,
     json_body,
     location_of,
@@ -179,17 +180,7 @@ async def conversation_messages(request: Request, conversation_id: str) -> Respo
 
 
 def find_conversation(request: Request, conv_id: str) -> tuple[Record | None, Response | None]:
-    """The live conversation in the token's location; 403 if it lives in another one."""
-    ctx = context(request)
-    location = location_of(request)
-    coll = ctx.collection("conversations", location)
-    record = coll.get(conv_id)
-    if record is not None and not coll.is_deleted(record):
-        return record, None
-    for other in ctx.world.ghl_locations:
-        if other != location and ctx.collection("conversations", other).get(conv_id) is not None:
-            return None, forbidden_location()
-    return None, bad_request("Conversation not found")
+    return find_live(request, "conversations", conv_id, "Conversation not found")
 
 
 def conversations_view(

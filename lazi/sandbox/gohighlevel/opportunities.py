@@ -28,6 +28,7 @@ from lazi.sandbox.gohighlevel.base import (
     bad_request,
     context,
     enum_problem,
+    find_live,
     forbidden_location,
     json_body,
     location_of,
@@ -319,16 +320,7 @@ async def get_opportunity(request: Request, opportunity_id: str) -> Response:
 
 
 def find_opportunity(request: Request, opp_id: str) -> tuple[Record | None, Response | None]:
-    ctx = context(request)
-    location = location_of(request)
-    coll = ctx.collection("opportunities", location)
-    record = coll.get(opp_id)
-    if record is not None and not coll.is_deleted(record):
-        return record, None
-    for other in ctx.world.ghl_locations:
-        if other != location and ctx.collection("opportunities", other).get(opp_id) is not None:
-            return None, forbidden_location()
-    return None, bad_request("Opportunity not found")
+    return find_live(request, "opportunities", opp_id, "Opportunity not found")
 
 
 @router.put("/opportunities/{opportunity_id}")
