@@ -9,6 +9,8 @@ LAZI_PROGRESS_INTERVAL seconds (default 5), e.g.
     progress servicetitan st_customers: 12,345 records, 2,100/s
     progress gohighlevel ghl_contacts: 1,200/2,600 records, 400/s, 46% eta 0:03
 
+A counter ends once: `done` after its last page, `stopped` when its sync failed first.
+
 `lazi run` syncs each vendor in a child process with LAZI_PROGRESS=json: the child prints its
 counters as JSON lines that the parent moves onto its own board (`run_relaying`), so one block
 shows every vendor. LAZI_PROGRESS=plain forces plain lines, =off shows nothing.
@@ -53,6 +55,7 @@ class Meter:
     totals: dict[str, int | None] = field(default_factory=dict)
     started: float = field(default_factory=time.monotonic)
     ended: float | None = None
+    stopped: bool = False  # ended without its last page: the sync failed
 
     @property
     def finished(self) -> bool:
@@ -73,7 +76,7 @@ class Meter:
         text = f"{self.done:,}/{total:,}" if total is not None else f"{self.done:,}"
         text += f" {self.unit}, {self.rate(now):,.0f}/s"
         if self.finished:
-            return text + ", done"
+            return text + (", stopped" if self.stopped else ", done")
         fraction = self.fraction()
         if fraction is None:
             return text
@@ -121,12 +124,26 @@ class Board:
         self._meters: dict[str, Meter] = {}
         self._lock = threading.Lock()
 
-    def count(self, name: str, records: int, scope: Any = None, total: int | None = None) -> None:
-        """`records` more fetched for `name`; `total` is the vendor's count for the scope."""
+    def count(
+        self,
+        name: str,
+        records: int,
+        scope: Any = None,
+        total: int | None = None,
+        *,
+        restart: bool = False,
+    ) -> None:
+        """`records` more fetched for `name`; `total` is the vendor's count for the scope.
+        `restart`: the first count of a sync, which begins from zero whatever an earlier sync
+        of the endpoint in this process left (finished or stopped half-way)."""
         with self._lock:
             meter = self._meters.get(name)
-            if meter is None or meter.finished:  # a second sync of the vendor in this process
+            if meter is None or restart:
                 meter = self._meters[name] = Meter(name)
+            elif meter.finished:
+                # A feed still running after its sync ended it (Feeds.close): a count after the
+                # last line would make that line wrong.
+                return
             meter.done += records
             if scope is not None:
                 meter.totals[str(scope)] = total
@@ -139,6 +156,7 @@ class Board:
         unit: str = "records",
         total: int | None = None,
         finished: bool = False,
+        stopped: bool = False,
         elapsed: float | None = None,
     ) -> None:
         """A counter as someone else counted it: dbt, or a child process (`relay`)."""
@@ -152,35 +170,40 @@ class Board:
             meter.totals = {"": total} if total is not None else {}
             if finished and meter.ended is None:
                 meter.ended = time.monotonic()
+                meter.stopped = stopped
 
-    def finish(self, name: str) -> None:
+    def finish(self, name: str, *, stopped: bool = False) -> None:
+        """`name` has ended: done, or `stopped` before its last page. A counter ends once."""
         with self._lock:
             meter = self._meters.get(name)
             if meter is not None and meter.ended is None:
                 meter.ended = time.monotonic()
+                meter.stopped = stopped
 
     def meters(self) -> list[Meter]:
         """Copies, in the order the counters started."""
         with self._lock:
             return [replace(meter, totals=dict(meter.totals)) for meter in self._meters.values()]
 
-    def relay(self, line: str) -> bool:
-        """Take over a counter a child printed; False when `line` is not one."""
+    def relay(self, line: str) -> str | None:
+        """Take over a counter a child printed: its name; None when `line` is not one."""
         if not line.startswith(RELAY_PREFIX):
-            return False
+            return None
         try:
             data = orjson.loads(line[len(RELAY_PREFIX) :])
+            name = str(data["name"])
             self.set(
-                str(data["name"]),
+                name,
                 int(data["done"]),
                 unit=str(data["unit"]),
                 total=data["total"],
                 finished=bool(data["finished"]),
+                stopped=bool(data["stopped"]),
                 elapsed=float(data["elapsed"]),
             )
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-            return False
-        return True
+            return None
+        return name
 
 
 BOARD = Board()
@@ -291,8 +314,8 @@ class Reporter:
             self.tick()
 
     @staticmethod
-    def _key(meter: Meter) -> tuple[int, bool]:
-        return meter.done, meter.finished
+    def _key(meter: Meter) -> tuple[int, bool, bool]:
+        return meter.done, meter.finished, meter.stopped
 
     def _print_moves(self) -> None:
         now = time.monotonic()
@@ -310,6 +333,7 @@ class Reporter:
                             "done": meter.done,
                             "total": meter.total,
                             "finished": meter.finished,
+                            "stopped": meter.stopped,
                             "elapsed": round((meter.ended or now) - meter.started, 3),
                         }
                     ).decode()
@@ -432,10 +456,12 @@ def run_relaying(
 ) -> subprocess.CompletedProcess[str]:
     """subprocess.run(args, capture_output=True, text=True) for a `lazi` command whose progress
     should show here: the child prints its counters as JSON lines, which go onto `board` as
-    they come and are left out of the returned stdout."""
+    they come and are left out of the returned stdout. A counter the child did not end when it
+    exits (it failed, or was killed) ends as stopped: it must not stay running on `board`."""
     env = {**(popen.pop("env", None) or os.environ), MODE_ENV: "json"}
     kept: list[str] = []
     errors: list[str] = []
+    relayed: set[str] = set()
     with subprocess.Popen(
         args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, **popen
     ) as proc:
@@ -444,10 +470,15 @@ def run_relaying(
         reader = threading.Thread(target=_collect, args=(stderr, errors.append), daemon=True)
         reader.start()
         for line in proc.stdout:
-            if not board.relay(line):
+            name = board.relay(line)
+            if name is None:
                 kept.append(line)
+            else:
+                relayed.add(name)
         reader.join()
         returncode = proc.wait()
+    for name in relayed:
+        board.finish(name, stopped=True)  # no-op for the counters the child finished
     return subprocess.CompletedProcess(list(args), returncode, "".join(kept), "".join(errors))
 
 

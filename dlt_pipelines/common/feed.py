@@ -148,7 +148,9 @@ class Feeds:
                 self._lock.notify_all()
 
     def close(self) -> None:
-        """Stop every feed's thread (a failed sync must not leave them fetching)."""
+        """Stop every feed's thread (a failed sync must not leave them fetching), and end the
+        progress of those stopped before their last page (one that finished stays done): no
+        counter of this sync runs on after it, nor adds to the next sync's."""
         with self._lock:
             feeds = list(self._feeds)
             for feed in feeds:
@@ -156,6 +158,7 @@ class Feeds:
             self._lock.notify_all()
         for feed in feeds:
             feed.thread.join(timeout=10)
+            BOARD.finish(feed.progress, stopped=True)
 
     def _put(self, feed: Feed, item: Batch | BaseException | _End) -> bool:
         """Hand on an item, then wait until the feed may make the next one; False: stop."""
@@ -210,11 +213,21 @@ class Feed:
         self.thread = threading.Thread(
             target=self._produce, name=f"feed-{self.table.name}", daemon=True
         )
+        self.progress = f"{self.feeds.vendor} {self.table.name}".strip()  # its name on BOARD
 
     def take(self, *, wait: bool = True) -> Batch | _NotReady | None:
         """The next batch, in page order; None at the end; NOT_READY if none is made yet and
         `wait` is false. Re-raises the page source's error."""
         return self.feeds._take(self, wait)
+
+    def _count(self, page: Page, *, restart: bool) -> None:
+        """Count `page` on BOARD unless the feed is stopped, under the lock `Feeds.close` stops
+        it with: nothing is counted after close ended the counter."""
+        with self.feeds._lock:
+            if not self.stopped:
+                BOARD.count(
+                    self.progress, len(page.records), page.scope, page.total, restart=restart
+                )
 
     def _produce(self) -> None:
         try:
@@ -223,7 +236,7 @@ class Feed:
             known_fields = set(known)
             json_columns = self.table.json_columns
             pages = iter(self.pages(state))
-            progress = f"{self.feeds.vendor} {self.table.name}".strip()
+            counted = False
             while True:
                 # A few feeds at a time fetch and type: each holds a parsed page or two (tens
                 # of MB) while it does, and ServiceTitan alone has 28 endpoints.
@@ -232,9 +245,11 @@ class Feed:
                     if page is None:
                         break
                     # Live progress counts pages as they come; the run's books (stats.py)
-                    # count them only when a package takes them, up to a package later.
+                    # count them only when a package takes them, up to a package later. A
+                    # run that succeeds takes every page made, so the two end equal.
                     if not page.deleted and (page.records or page.total is not None):
-                        BOARD.count(progress, len(page.records), page.scope, page.total)
+                        self._count(page, restart=not counted)
+                        counted = True
                     text, columns, counts = None, [], None
                     if page.records:
                         rows, counts = to_batch(
@@ -252,7 +267,7 @@ class Feed:
                     self, Batch(text, columns, page.scope, counts, page.deleted, state_now)
                 ):
                     return
-            BOARD.finish(progress)
+            BOARD.finish(self.progress)
             # Page sources move some cursors only after their last page.
             end_state = Batch(None, [], None, None, False, copy.deepcopy(state))
             if self.feeds._put(self, end_state):

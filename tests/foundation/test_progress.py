@@ -134,6 +134,42 @@ with reporting():
     assert result.stdout == "an ordinary line\n"
     [meter] = board.meters()
     assert (meter.name, meter.done, meter.total, meter.finished) == (CONTACTS, 20, 20, True)
+    assert not meter.stopped
+
+
+def test_a_childs_counters_it_did_not_end_stop_when_it_exits() -> None:
+    child = f"""
+from lazi.progress import BOARD, reporting
+with reporting():
+    BOARD.count({CONTACTS!r}, 5, "location-1", 20)
+    BOARD.count({JOBS!r}, 7, 1, None)
+    BOARD.finish({JOBS!r})
+    raise SystemExit(3)
+"""
+    board = Board()
+    result = run_relaying([sys.executable, "-c", child], board=board, cwd=PROJECT_ROOT)
+    assert result.returncode == 3, result.stderr
+    meters = {m.name: (m.done, m.finished, m.stopped) for m in board.meters()}
+    assert meters == {CONTACTS: (5, True, True), JOBS: (7, True, False)}
+
+
+def test_a_counter_ends_once_and_the_next_sync_restarts_it() -> None:
+    board = Board()
+    out = io.StringIO()
+    reporter = Reporter(board, out, "plain", 5.0)
+    board.count(CONTACTS, 50, "location-1", 200, restart=True)
+    board.finish(CONTACTS, stopped=True)  # the sync failed
+    board.count(CONTACTS, 50, "location-1", 200)  # a feed not yet stopped: not counted
+    board.finish(CONTACTS)
+    reporter.tick()
+    board.count(CONTACTS, 20, "location-1", 200, restart=True)  # the next sync
+    reporter.stop()
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 2, lines
+    assert re.fullmatch(rf"progress {CONTACTS}: 50/200 records, [\d,]+/s, stopped", lines[0])
+    assert re.fullmatch(
+        rf"progress {CONTACTS}: 20/200 records, [\d,]+/s, 10% eta (\d+:\d\d|-)", lines[1]
+    ), lines[1]
 
 
 @pytest.mark.parametrize(

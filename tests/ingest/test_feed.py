@@ -12,6 +12,7 @@ import pytest
 
 from dlt_pipelines.common.feed import NOT_READY, Feeds, Page
 from dlt_pipelines.common.rows import RawTable
+from lazi.progress import BOARD
 
 TABLE = RawTable("st_things", "tenant_id", "bigint", "st_id", modified_path=None)
 
@@ -122,3 +123,31 @@ def test_close_stops_feeds_waiting_for_budget() -> None:
     time.sleep(0.2)
     feeds.close()
     assert not feed.thread.is_alive()
+
+
+def progress_of(name: str) -> Any:
+    [meter] = [m for m in BOARD.meters() if m.name == name]
+    return meter
+
+
+def test_close_ends_the_progress_of_a_feed_stopped_half_way_and_the_next_sync_restarts_it() -> None:
+    name = f"feedtest {TABLE.name}"
+    feeds = Feeds(package_bytes=1, vendor="feedtest")  # one page held at a time
+    feed = feeds.start(TABLE, numbered_pages(10), {})
+    assert feed.take().state["cursor"] == 0
+    deadline = time.monotonic() + 30
+    while progress_of(name).done < 100:  # the second page, made while nothing takes it
+        assert time.monotonic() < deadline, progress_of(name)
+        time.sleep(0.01)
+    feeds.close()  # a failed sync
+    stopped = progress_of(name)
+    assert (stopped.done, stopped.finished, stopped.stopped) == (100, True, True)
+    assert stopped.line(time.monotonic()).endswith(", stopped")
+
+    # The next sync in this process counts from zero, and ends done.
+    feeds = Feeds(package_bytes=1 << 20, vendor="feedtest")
+    drain(feeds, feeds.start(TABLE, numbered_pages(3), {}))
+    feeds.close()
+    done = progress_of(name)
+    assert (done.done, done.finished, done.stopped) == (150, True, False)
+    assert done.line(time.monotonic()).endswith(", done")

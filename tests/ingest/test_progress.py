@@ -8,6 +8,7 @@ import re
 import threading
 import time
 from collections import defaultdict
+from typing import IO
 
 import psycopg
 
@@ -23,6 +24,11 @@ ENDPOINT = re.compile(r"^  (?P<table>\w+)\s+\S+\s+fetched\s+(?P<fetched>\d+) ")
 
 def number(text: str) -> int:
     return int(text.replace(",", ""))
+
+
+def collect(stream: IO[str], kept: list[str]) -> None:
+    for line in stream:
+        kept.append(line)
 
 
 def contact_counts(lines: list[str]) -> list[int]:
@@ -51,19 +57,21 @@ def test_sync_prints_progress_per_endpoint_while_it_runs(
         "LAZI_PACKAGE_MB": "0.02",
     }
     sync = sync_process("gohighlevel", env, merge_output=False)
+    assert sync.stdout is not None and sync.stderr is not None
     lines: list[str] = []
-
-    def read() -> None:
-        assert sync.stdout is not None
-        for line in sync.stdout:
-            lines.append(line)
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
+    errors: list[str] = []
+    # Each pipe has exactly one reader for the whole run: communicate() beside a thread reading
+    # stdout would take lines from it at random (a lost "done" or summary line).
+    readers = [
+        threading.Thread(target=collect, args=(stream, kept), daemon=True)
+        for stream, kept in ((sync.stdout, lines), (sync.stderr, errors))
+    ]
+    for reader in readers:
+        reader.start()
     try:
         deadline = time.monotonic() + 120
         while not waiting_on_a_lock(warehouse):
-            assert sync.poll() is None, sync.communicate()
+            assert sync.poll() is None, (lines, errors)
             assert time.monotonic() < deadline, "the sync never reached its first load"
             time.sleep(0.05)
         while not (held := contact_counts(lines)):
@@ -72,13 +80,19 @@ def test_sync_prints_progress_per_endpoint_while_it_runs(
         assert waiting_on_a_lock(warehouse), "the sync went on before its progress was read"
         assert not any(ENDPOINT.match(line) for line in list(lines))
         rival.rollback()
-        _, err = sync.communicate(timeout=300)
+        sync.wait(timeout=300)
     finally:
         rival.close()
         if sync.poll() is None:
             sync.kill()
-    reader.join(timeout=10)
-    assert sync.returncode == 0, err[-3000:]
+    for reader in readers:
+        reader.join(timeout=10)
+        assert not reader.is_alive(), "the sync's output never ended"
+    sync.stdout.close()
+    sync.stderr.close()
+    assert sync.returncode == 0, "".join(errors)[-3000:]
+    # All of it was read: the vendor's total is the last line the sync prints.
+    assert lines and lines[-1].startswith("gohighlevel: "), lines[-5:]
 
     progress: dict[str, list[re.Match[str]]] = defaultdict(list)
     fetched: dict[str, int] = defaultdict(int)
