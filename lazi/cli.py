@@ -140,12 +140,14 @@ def run(
     """Run the ELT flow once: prepare the warehouse, load, transform; print a summary."""
     from lazi import prefect_env
     from lazi.db.warehouse import connect, resolve
+    from lazi.ingest import check_settings
 
     began = time.monotonic()
     wh = resolve()
     # Before Prefect starts: a wrong password or database is one line now, not a minute of
     # task retries and tracebacks; a server that is restarting gets a short wait.
     connect(wh.url, wait_s=CONNECT_WAIT_S).close()
+    check_settings()
     where = "local cluster" if wh.local else "DATABASE_URL"
     typer.echo(f"[1/2] warehouse ready ({where}): {wh.masked_url}")
     typer.echo(

@@ -44,6 +44,20 @@ def vendor_configured(vendor: str) -> bool:
     return all(os.environ.get(name) for name in required)
 
 
+def check_settings() -> None:
+    """Every vendor's list setting (tenants, locations, accounts) the environment gives, parsed
+    now: `lazi run` says what is malformed in one line before anything starts, instead of
+    each failed sync's error repeated by the flow's logs."""
+    from dlt_pipelines.common.errors import ConfigError
+    from lazi.errors import LaziError
+
+    for vendor in VENDORS:
+        try:
+            importlib.import_module(f"dlt_pipelines.{vendor}").check_settings()
+        except ConfigError as exc:
+            raise LaziError(f"{vendor}: {exc}") from None
+
+
 def run_vendor(vendor: str, warehouse_url: str, **options: Any):
     """Run one vendor's sync in this process; returns a SyncResult."""
     from dlt_pipelines.common.pipeline import SyncOptions, run_sync

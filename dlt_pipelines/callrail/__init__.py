@@ -23,6 +23,7 @@ trackers and users are small and listed in full each run.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -393,6 +394,13 @@ def _listed_pages(
 
 
 ACCOUNTS_SHAPE = 'a list of account ids like ["ACC…"]'
+
+
+def check_settings() -> None:
+    """The accounts setting as the environment gives it, parsed now (before a run starts)."""
+    value = os.environ.get(variable("callrail", "accounts"))
+    if value:
+        _accounts(value)
 
 
 def _accounts(accounts: Any) -> list[str]:

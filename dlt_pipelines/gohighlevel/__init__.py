@@ -14,6 +14,7 @@ count probe each run; opportunities and pipelines have no change filter and are 
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -295,6 +296,13 @@ def _listed_pages(
 
 
 LOCATIONS_SHAPE = 'a list like [{"location_id": "…", "token": "…"}]'
+
+
+def check_settings() -> None:
+    """The locations setting as the environment gives it, parsed now (before a run starts)."""
+    value = os.environ.get(variable("gohighlevel", "locations"))
+    if value:
+        _locations(value)
 
 
 def _locations(locations: Any) -> list[dict[str, str]]:

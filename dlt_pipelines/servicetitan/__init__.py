@@ -11,6 +11,7 @@ Configuration (environment or an untracked .dlt/secrets.toml, section [sources.s
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -151,6 +152,13 @@ def _polled(
 
 
 TENANTS_SHAPE = 'a list like [{"tenant_id": 123, "client_id": "…", "client_secret": "…"}]'
+
+
+def check_settings() -> None:
+    """The tenants setting as the environment gives it, parsed now (before a run starts)."""
+    value = os.environ.get(variable("servicetitan", "tenants"))
+    if value:
+        _tenants(value)
 
 
 def _tenants(tenants: Any) -> list[dict[str, Any]]:

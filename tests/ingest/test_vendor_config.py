@@ -90,6 +90,23 @@ def test_malformed_setting_names_its_variable_once(
     assert not [secret for secret in secrets if secret in output], output
 
 
+@pytest.mark.parametrize("case", sorted(case for case in CASES if case != "number not a number"))
+def test_lazi_run_names_a_malformed_list_setting_once_before_it_starts(
+    case: str, warehouse: str, tmp_path: Path
+) -> None:
+    """`lazi run` parses the tenants, locations and accounts settings before Prefect starts:
+    one line, not the failed sync's error repeated by every log of the flow."""
+    _, settings, variable, message, secrets = CASES[case]
+    env = {**settings, "DATABASE_URL": warehouse, "LAZI_STATE_DIR": str(tmp_path / "state")}
+    result = run_lazi("run", env=env)
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()], output
+    assert message in result.stderr and output.count(variable) == 1, output
+    assert "warehouse ready" not in output and "Traceback" not in output, output
+    assert not [secret for secret in secrets if secret in output], output
+
+
 def test_rejected_credentials_are_never_quoted(
     sandbox: Sandbox, warehouse: str, tmp_path: Path
 ) -> None:
