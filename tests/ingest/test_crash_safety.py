@@ -109,11 +109,40 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(
     assert still_running == 0, "interrupted runs are closed as failed by the next run"
 
 
+def live_syncs() -> list[str]:
+    """Command lines of this test process's children that are `lazi sync` runs still alive
+    (a zombie, dead and not yet reaped, is not alive)."""
+    found = []
+    for children in Path(f"/proc/{os.getpid()}/task").glob("*/children"):
+        for pid in children.read_text().split():
+            try:
+                state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+                command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+            except (FileNotFoundError, ProcessLookupError):
+                continue  # ended while we looked
+            if state != "Z" and b"lazi.cli sync" in command:
+                found.append(command.decode(errors="replace"))
+    return found
+
+
 @pytest.fixture(autouse=True)
 def _no_stray_processes():
     yield
-    # Every sync above was waited for; nothing to clean, but fail loudly if one lingers.
-    assert not [t for t in threading.enumerate() if t.name.startswith("sync-")]
+    # Every sync a test starts is waited for or killed; one still running would hold the
+    # vendor's lock and its dlt folder under the next test.
+    assert not live_syncs()
+
+
+def test_the_stray_process_check_sees_a_running_sync() -> None:
+    """The check above can fail: a child whose command is a sync, still running, is found."""
+    stand_in = [sys.executable, "-c", "import time; time.sleep(60)", "lazi.cli sync"]
+    proc = subprocess.Popen(stand_in)
+    try:
+        assert [c for c in live_syncs() if "time.sleep(60)" in c]
+    finally:
+        proc.kill()
+        proc.wait(30)
+    assert not live_syncs()
 
 
 def test_an_extracted_copy_left_by_a_kill_after_normalizing_is_dropped(
