@@ -261,6 +261,97 @@ def sync(
         raise LaziError(f"sync failed for {', '.join(failed)}; see the messages above")
 
 
+@app.command("push")
+@clear_errors
+def push(
+    target: Annotated[
+        list[str] | None, typer.Option(help="Push only this target (repeatable): callrail_calls.")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be sent; send and queue nothing.")
+    ] = False,
+    lease_seconds: Annotated[
+        float, typer.Option(help="How long a claimed queue row is this worker's alone.")
+    ] = 120.0,
+) -> None:
+    """Reverse ETL: queue what changed in the sync_* models, then deliver the queue."""
+    from lazi.db.warehouse import resolve
+    from lazi.reverse_etl.push import push as run_push
+    from lazi.reverse_etl.worker import WorkerOptions
+
+    wh = resolve()
+    result = run_push(wh.url, target, dry_run=dry_run, options=WorkerOptions(lease_s=lease_seconds))
+    for plan in result.get("plans", []):
+        typer.echo(
+            f"{plan['target']}: {plan['create']} to create, {plan['update']} to update, "
+            f"{plan['skip']} unchanged (dry run: nothing sent)"
+        )
+        for sample in plan["samples"]:
+            typer.echo(f"  {sample['entity_id']}: {sample['changes']}")
+    for name, count in result.get("enqueued", {}).items():
+        typer.echo(f"{name}: {count} enqueued")
+    if "delivery" in result:
+        typer.echo(", ".join(f"{k} {v}" for k, v in result["delivery"].items()))
+
+
+queue_app = typer.Typer(no_args_is_help=True, help="The reverse-ETL queue (sync.outbound_queue).")
+app.add_typer(queue_app, name="queue")
+
+
+@queue_app.command("status")
+@clear_errors
+def queue_status() -> None:
+    """Rows per target and status, and the latest errors."""
+    from lazi.db import warehouse
+    from lazi.reverse_etl import queue
+
+    with warehouse.connect(warehouse.resolve(start_local=False).url) as conn:
+        counts = queue.status_counts(conn)
+        errors = queue.recent_errors(conn)
+    if not counts:
+        typer.echo("the queue is empty")
+    for system, entity, state, rows, oldest in counts:
+        typer.echo(f"  {system:<12} {entity:<16} {state:<11} {rows:>8}  oldest {_ts(oldest)}")
+    for row_id, system, entity, entity_id, state, attempts, error in errors:
+        typer.echo(f"  #{row_id} {system} {entity} {entity_id} {state} ({attempts}): {error}")
+
+
+def _queue_rows(ids: list[int] | None, status: str | None, action: str) -> tuple:
+    if not ids and not status:
+        raise LaziError(f"name the rows to {action}: --id N (repeatable) or --status")
+    return ids, status
+
+
+@queue_app.command("retry")
+@clear_errors
+def queue_retry(
+    row_id: Annotated[list[int] | None, typer.Option("--id", help="Queue row id.")] = None,
+    status: Annotated[str | None, typer.Option(help="Every row in this status.")] = None,
+) -> None:
+    """Send failed or dead rows again (fresh attempts)."""
+    from lazi.db import warehouse
+    from lazi.reverse_etl import queue
+
+    ids, state = _queue_rows(row_id, status, "retry")
+    with warehouse.connect(warehouse.resolve(start_local=False).url, autocommit=True) as conn:
+        typer.echo(f"{queue.retry(conn, ids, state)} rows back to pending")
+
+
+@queue_app.command("discard")
+@clear_errors
+def queue_discard(
+    row_id: Annotated[list[int] | None, typer.Option("--id", help="Queue row id.")] = None,
+    status: Annotated[str | None, typer.Option(help="Every row in this status.")] = None,
+) -> None:
+    """Never send these rows (pending, failed or dead ones)."""
+    from lazi.db import warehouse
+    from lazi.reverse_etl import queue
+
+    ids, state = _queue_rows(row_id, status, "discard")
+    with warehouse.connect(warehouse.resolve(start_local=False).url, autocommit=True) as conn:
+        typer.echo(f"{queue.discard(conn, ids, state)} rows discarded")
+
+
 def _has_secrets_file() -> bool:
     from lazi.config import PROJECT_ROOT
 

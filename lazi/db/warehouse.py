@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import psycopg
 
@@ -66,6 +67,15 @@ def _validate_url(url: str) -> None:
             f"DATABASE_URL has port {port!r}, which is not a number; "
             "expected postgresql://user:password@host:port/dbname."
         )
+
+
+def as_role(url: str, role: str | None) -> str:
+    """The URL that connects as the same user but acts as `role` (a least-privilege group role,
+    e.g. lazi_loader or lazi_reverse_etl) from the first statement on."""
+    if not role:
+        return url
+    separator = "&" if "?" in url else "?"
+    return f"{url}{separator}options={quote(f'-c role={role}')}"
 
 
 def connect(url: str, **kwargs: object) -> psycopg.Connection:
