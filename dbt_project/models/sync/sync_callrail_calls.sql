@@ -51,7 +51,7 @@ available as (
             'note',
             'LAZI: ' || call_jobs.job_count || ' ServiceTitan job(s), $'
             || call_jobs.revenue || ' invoiced'
-        ) as fields
+        ) as call_fields
     from call_jobs
 
 ),
@@ -65,7 +65,8 @@ payloads as (
         available.revenue,
         coalesce(
             jsonb_object_agg(
-                mappings.dest_field, available.fields -> mappings.source_field
+                mappings.dest_field,
+                available.call_fields -> mappings.source_field
             ) filter (where mappings.dest_field is not null),
             '{}'::jsonb
         ) as payload
@@ -75,7 +76,7 @@ payloads as (
             mappings.source_entity = 'sync_callrail_calls'
             and mappings.dest_system = 'callrail'
             and mappings.dest_entity = 'calls'
-            and available.fields ? mappings.source_field
+            and available.call_fields ? mappings.source_field
     group by 1, 2, 3, 4
 
 ),
