@@ -33,6 +33,13 @@ def push(
     worker's counts."""
     targets = choose(names)
     with warehouse.connect(warehouse.as_role(url, worker.ROLE), autocommit=True) as conn:
+        for target in targets:
+            relation = ".".join(target.model)
+            if conn.execute("select to_regclass(%s)", (relation,)).fetchone()[0] is None:
+                raise LaziError(
+                    f"{relation} does not exist yet: build it first (lazi run, or dbt build "
+                    f"--select {target.model[1]})"
+                )
         if dry_run:
             return {"plans": [asdict(enqueue.plan(conn, target)) for target in targets]}
         enqueued = {target.name: enqueue.enqueue(conn, target) for target in targets}

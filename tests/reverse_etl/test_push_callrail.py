@@ -309,3 +309,38 @@ def test_killed_workers_lose_no_write_and_leave_no_row_stuck(
         "select count(*) as n from sync.entity_hashes where last_pushed_hash = master_hash"
     )[0]["n"]
     assert pushed == len(wanted), f"seed {seed}"
+
+
+def lazi(*args: str, url: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "lazi.cli", *args],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "DATABASE_URL": url},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+def test_queue_commands(fresh: CrmWarehouse) -> None:
+    dry = lazi("push", "--dry-run", url=fresh.url)
+    assert dry.returncode == 0, dry.stderr
+    assert f"callrail_calls: {len(desired(fresh))} to create, 0 to update" in dry.stdout
+    with connect(fresh) as conn:
+        row_id = conn.execute(
+            "insert into sync.outbound_queue (target_system, entity_type, entity_id, "
+            "operation, payload, idempotency_key) values "
+            "('callrail', 'callrail_call', 'ACC1/CAL1', 'update', '[1, 2]', 'cli') returning id"
+        ).fetchone()[0]
+    worker.run(fresh.url, FAST)
+    shown = lazi("queue", "status", url=fresh.url)
+    assert "failed" in shown.stdout and "expected a JSON object" in shown.stdout, shown.stdout
+    retried = lazi("queue", "retry", "--id", str(row_id), url=fresh.url)
+    assert "1 rows back to pending" in retried.stdout, retried.stderr
+    assert statuses(fresh) == {"pending": 1}
+    discarded = lazi("queue", "discard", "--status", "pending", url=fresh.url)
+    assert "1 rows discarded" in discarded.stdout, discarded.stderr
+    assert statuses(fresh) == {"discarded": 1}
+    nothing = lazi("queue", "retry", url=fresh.url)
+    assert nothing.returncode == 1 and "name the rows" in nothing.stderr
