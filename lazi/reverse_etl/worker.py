@@ -47,7 +47,9 @@ class WorkerOptions:
     timeout_s: float = 30.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     max_seconds: float | None = None  # stop (handing back unsent claims) after this long
-    wait_for_retries: bool = True  # keep going until no row is pending or in progress
+    # With nothing due, wait for a retry or an expired lease at most this long; rows due
+    # later are left to the next run.
+    max_idle_wait_s: float = 60.0
     seed: int | None = None  # of the jitter
 
 
@@ -72,7 +74,7 @@ def run(
     entity_types: Sequence[str] | None = None,
     worker_id: str | None = None,
 ) -> WorkerResult:
-    """Deliver due rows until none is open (or `max_seconds` passed)."""
+    """Deliver due rows until none is open or due soon (or `max_seconds` passed)."""
     options = options or WorkerOptions()
     result = WorkerResult(worker_id or new_worker_id())
     rng = random.Random(options.seed)  # noqa: S311 - jitter, not secrets
@@ -92,7 +94,7 @@ def run(
             )
             if not claims:
                 wait = queue.seconds_to_next(conn, entity_types)
-                if wait is None or (wait > 0 and not options.wait_for_retries):
+                if wait is None or wait > options.max_idle_wait_s:
                     break
                 left = None if deadline is None else deadline - time.monotonic()
                 time.sleep(max(0.02, min(wait, 1.0, left if left is not None else 1.0)))

@@ -19,7 +19,7 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from lazi.config import PROJECT_ROOT
-from lazi.reverse_etl import callrail, enqueue, worker
+from lazi.reverse_etl import callrail, enqueue, queue, worker
 from lazi.reverse_etl.push import push
 from lazi.reverse_etl.worker import RetryPolicy, WorkerOptions
 from tests.reverse_etl.conftest import (
@@ -344,3 +344,48 @@ def test_queue_commands(fresh: CrmWarehouse) -> None:
     assert statuses(fresh) == {"discarded": 1}
     nothing = lazi("queue", "retry", url=fresh.url)
     assert nothing.returncode == 1 and "name the rows" in nothing.stderr
+
+
+def test_a_worker_that_lost_its_lease_cannot_finish_the_row(fresh: CrmWarehouse) -> None:
+    """A claims with a short lease and stalls; B reclaims the row once the lease expired.
+    A's finish (delivered, its hash, its conversion log row) is refused; B's is kept."""
+    with connect(fresh) as conn:
+        assert enqueue.enqueue(conn, callrail.CALLS) == len(desired(fresh))
+        [stalled] = queue.claim(conn, "worker-a", batch_size=1, lease_s=0.05)
+        reclaimed: list[queue.Claim] = []
+        deadline = time.monotonic() + 30
+        while not reclaimed and time.monotonic() < deadline:
+            # B takes the oldest due rows first: A's row once its lease has expired
+            batch = queue.claim(conn, "worker-b", batch_size=len(desired(fresh)), lease_s=60)
+            reclaimed = [c for c in batch if c.id == stalled.id]
+            for other in batch:
+                if other.id != stalled.id:
+                    queue.release(conn, other)
+            if not reclaimed:
+                time.sleep(0.05)
+        [taken] = reclaimed
+        assert taken.lease_token > stalled.lease_token
+        assert taken.attempts == stalled.attempts + 1
+
+        logged = []
+        assert not queue.succeed(conn, stalled, {"by": "a"}, also=lambda c: logged.append(1))
+        assert not queue.fail(conn, stalled, "a's error")
+        assert queue.retry_later(conn, stalled, "a's error", 0) == "lost"
+        assert not queue.renew(conn, stalled, 60)
+        assert logged == []
+        row = fresh.rows(
+            "select status, claimed_by, last_error from sync.outbound_queue where id = %s",
+            (stalled.id,),
+        )[0]
+        assert row == {"status": "in_progress", "claimed_by": "worker-b", "last_error": None}
+        hashes = fresh.rows(
+            "select count(*) as n from sync.entity_hashes where last_pushed_hash is not null"
+        )
+        assert hashes[0]["n"] == 0
+
+        assert queue.succeed(conn, taken, {"by": "b"})
+    pushed = fresh.rows(
+        "select last_pushed_hash from sync.entity_hashes where entity_id = %s",
+        (taken.entity_id,),
+    )
+    assert pushed == [{"last_pushed_hash": taken.content_hash}]
