@@ -45,8 +45,11 @@ NOTE_MAPPING = (
 
 
 def run_seed() -> int:
-    """LAZI_TEST_SEED replays a failed run; otherwise a new seed, named in every message."""
-    return int(os.environ.get("LAZI_TEST_SEED") or random.randrange(2**31))
+    """LAZI_TEST_SEED replays a failed run; otherwise a new seed, named in every message and
+    printed (pytest shows it with a failure)."""
+    seed = int(os.environ.get("LAZI_TEST_SEED") or random.randrange(2**31))
+    print(f"seed {seed} (LAZI_TEST_SEED={seed} replays this run)")
+    return seed
 
 
 def assert_applied(wh: CrmWarehouse, context: str = "") -> None:
