@@ -1,6 +1,7 @@
 -- Reverse ETL: what the queue worker needs beyond 0003 (leases with fencing tokens, the vendor
--- scope and content hash of each row), rate limits shared by every worker, the CallRail
--- conversion log, the queue row of each logged request, and the default field mappings.
+-- scope, content hash and last-read vendor values of each row), rate limits shared by every
+-- worker, the CallRail conversion log, the queue row of each logged request, and the default
+-- field mappings and merge rules.
 -- depends: 0005_workflow_tables 0008_roles_and_grants
 
 -- A claim hands out a new token from this sequence; every later write of the claimer is
@@ -10,6 +11,8 @@ create sequence sync.lease_token_seq;
 alter table sync.outbound_queue
 add column scope text not null default '',
 add column content_hash text,
+-- the vendor's values of the fields to write, as the warehouse last read them (conflicts)
+add column read_state jsonb,
 add column lease_token bigint,
 add column lease_expires_at timestamptz;
 
@@ -171,3 +174,17 @@ insert into workflow.field_mappings (
 ),
 ('warehouse', 'sync_callrail_calls', 'tags', 'callrail', 'calls', 'tags', 'outbound')
 on conflict do nothing;
+
+-- Before overwriting a field the vendor may have had edited by a person, the worker compares
+-- the vendor's current value with the warehouse's last read (and its own last write):
+-- keep_warehouse overwrites; keep_remote and manual leave the vendor's value and record a
+-- sync.conflicts row. Warehouse facts win; a person's judgement of a call stays.
+insert into workflow.merge_rules (name, target_entity, sources, field_strategies)
+values (
+    'callrail_calls',
+    'callrail_calls',
+    '["warehouse", "callrail"]',
+    '{"value": "keep_warehouse", "tags": "keep_warehouse", "lead_status": "keep_remote",
+      "note": "keep_remote", "customer_name": "keep_remote"}'
+)
+on conflict (name) do nothing;

@@ -64,20 +64,48 @@ def call_update(held: Claim, to: Endpoint) -> Request:
     )
     if wrong or not all(isinstance(t, str) for t in payload.get("tags") or []):
         raise InvalidPayload(f"wrong JSON type for {', '.join(wrong) or 'tags'}")
-    account, _, call = held.entity_id.partition("/")
-    if not account or not call:
-        raise InvalidPayload(f"entity id {held.entity_id!r} is not <account>/<call id>")
+    path = _call_path(held)
     body = dict(payload)
     if "tags" in body:
         body.setdefault("append_tags", True)
     return Request(
         method="PUT",
         base_url=to.base_url,
-        path=f"/v3/a/{quote(account, safe='')}/calls/{quote(call, safe='')}.json",
+        path=path,
         body=body,
         headers=to.headers,
         error_message=_error_message,
     )
+
+
+def _call_path(held: Claim) -> str:
+    account, _, call = held.entity_id.partition("/")
+    if not account or not call:
+        raise InvalidPayload(f"entity id {held.entity_id!r} is not <account>/<call id>")
+    return f"/v3/a/{quote(account, safe='')}/calls/{quote(call, safe='')}.json"
+
+
+def call_read(held: Claim, to: Endpoint) -> Request:
+    """GET the call with its writable fields (the conflict check before a write)."""
+    fields = ",".join(name for name in WRITABLE if name not in ("append_tags", "spam"))
+    return Request(
+        method="GET",
+        base_url=to.base_url,
+        path=f"{_call_path(held)}?fields={fields}",
+        body=None,
+        headers=to.headers,
+        error_message=_error_message,
+    )
+
+
+def same(name: str, a: Any, b: Any) -> bool:
+    """CallRail answers value as a string ("12.50"), the warehouse holds numbers; an empty
+    note or value reads as absent; tags compare as sets."""
+    if name == "value":
+        return _number(a) == _number(b)
+    if name == "tags":
+        return set(a or []) == set(b or [])
+    return (a if a != "" else None) == (b if b != "" else None)
 
 
 def _error_message(response: Any) -> str:
@@ -86,9 +114,9 @@ def _error_message(response: Any) -> str:
     return error_message(response)
 
 
-def log_conversion(conn: psycopg.Connection, held: Claim, response: Any) -> None:
+def log_conversion(conn: psycopg.Connection, held: Claim, body: Any, response: Any) -> None:
     account, _, call = held.entity_id.partition("/")
-    payload = held.payload
+    payload = {name: value for name, value in body.items() if name != "append_tags"}
     tags = payload.get("tags")
     conn.execute(
         """
@@ -126,4 +154,8 @@ CALLS = Target(
     endpoint=endpoint,
     request=call_update,
     delivered=log_conversion,
+    current=call_read,
+    current_fields=lambda answer: dict(answer) if isinstance(answer, dict) else {},
+    same=same,
+    merge_rules="callrail_calls",
 )

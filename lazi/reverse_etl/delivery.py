@@ -23,7 +23,7 @@ class Request:
     method: str
     base_url: str
     path: str  # what audit.api_log shows: no host, no credentials
-    body: Any
+    body: Any  # JSON; None sends no body
     headers: Mapping[str, str]
     error_message: Callable[[httpx.Response], str] = default_error_message
 
@@ -52,11 +52,11 @@ def send(http: httpx.Client, request: Request) -> Outcome:
         response = http.request(
             request.method,
             request.base_url.rstrip("/") + request.path,
-            content=orjson.dumps(request.body),
+            content=None if request.body is None else orjson.dumps(request.body),
             headers={
                 **request.headers,
                 "Accept": "application/json",
-                "Content-Type": "application/json",
+                **({} if request.body is None else {"Content-Type": "application/json"}),
             },
         )
     except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:

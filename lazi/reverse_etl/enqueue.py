@@ -22,7 +22,7 @@ from lazi.reverse_etl.targets import Target
 def _desired(target: Target) -> sql.Composed:
     schema, table = target.model
     return sql.SQL(
-        "select entity_id, {scope}::text as scope, payload, content_hash from {model}"
+        "select entity_id, {scope}::text as scope, payload, content_hash, read_state from {model}"
     ).format(scope=sql.Identifier(target.scope_column), model=sql.Identifier(schema, table))
 
 
@@ -40,11 +40,11 @@ def enqueue(conn: psycopg.Connection, target: Target) -> int:
         )
         insert into sync.outbound_queue as queued (
             target_system, entity_type, entity_id, scope, operation, payload, content_hash,
-            idempotency_key
+            read_state, idempotency_key
         )
         select
             %(vendor)s, %(entity_type)s, desired.entity_id, desired.scope, %(operation)s,
-            desired.payload, desired.content_hash,
+            desired.payload, desired.content_hash, desired.read_state,
             %(entity_type)s || ':' || desired.entity_id || ':' || desired.content_hash
         from desired
         left join sync.entity_hashes as delivered
@@ -54,7 +54,7 @@ def enqueue(conn: psycopg.Connection, target: Target) -> int:
         order by desired.entity_id
         on conflict (idempotency_key) do update
         set status = 'pending', attempts = 0, next_attempt_at = now(), last_error = null,
-            completed_at = null
+            completed_at = null, read_state = excluded.read_state
         where queued.status in ('failed', 'dead')
         returning queued.id
         """

@@ -30,6 +30,7 @@ class Claim:
     scope: str
     payload: Any
     content_hash: str | None
+    read_state: Any  # the vendor's values as last read (conflict checks), or None
     attempts: int
     max_attempts: int
     lease_token: int
@@ -86,7 +87,8 @@ def claim(
             where queued.id = due.id
             returning
                 queued.id, queued.target_system, queued.entity_type, queued.entity_id,
-                queued.scope, queued.payload, queued.content_hash, queued.attempts,
+                queued.scope, queued.payload, queued.content_hash, queued.read_state,
+                queued.attempts,
                 queued.max_attempts, queued.lease_token
             """,
             {
@@ -141,20 +143,24 @@ def succeed(
                 "status = 'succeeded', completed_at = now(), last_error = null, response = %s",
                 (Jsonb(response),),
             )
-            if held.content_hash is not None:
-                conn.execute(
-                    """
-                    update sync.entity_hashes
-                    set last_pushed_hash = %s, last_pushed_at = now()
-                    where entity_type = %s and entity_id = %s
-                    """,
-                    (held.content_hash, held.entity_type, held.entity_id),
-                )
+            _record_hash(conn, held)
             if also is not None:
                 also(conn)
     except LeaseLost:
         return False
     return True
+
+
+def _record_hash(conn: psycopg.Connection, held: Claim) -> None:
+    if held.content_hash is not None:
+        conn.execute(
+            """
+            update sync.entity_hashes
+            set last_pushed_hash = %s, last_pushed_at = now()
+            where entity_type = %s and entity_id = %s
+            """,
+            (held.content_hash, held.entity_type, held.entity_id),
+        )
 
 
 def retry_later(conn: psycopg.Connection, held: Claim, error: str, delay_s: float) -> str:
@@ -174,6 +180,36 @@ def retry_later(conn: psycopg.Connection, held: Claim, error: str, delay_s: floa
     except LeaseLost:
         return "lost"
     return status
+
+
+def keep_remote(
+    conn: psycopg.Connection, held: Claim, also: Callable[[psycopg.Connection], None]
+) -> bool:
+    """Nothing left to write (the vendor's values stand, `also` records the conflicts): the
+    row ends `conflict`, its hash counts as delivered so it is not queued again."""
+    try:
+        with conn.transaction():
+            _finish(conn, held, "status = 'conflict', completed_at = now()", ())
+            _record_hash(conn, held)
+            also(conn)
+    except LeaseLost:
+        return False
+    return True
+
+
+def last_delivered(conn: psycopg.Connection, held: Claim) -> Any:
+    """The payload last delivered for the row's record, or None."""
+    row = conn.execute(
+        """
+        select payload from sync.outbound_queue
+        where target_system = %s and entity_type = %s and entity_id = %s
+            and status = 'succeeded'
+        order by id desc
+        limit 1
+        """,
+        (held.target_system, held.entity_type, held.entity_id),
+    ).fetchone()
+    return row[0] if row else None
 
 
 def fail(conn: psycopg.Connection, held: Claim, error: str) -> bool:

@@ -33,7 +33,14 @@ class Target:
     scope_column: str  # the model's column holding the vendor scope (account, location, tenant)
     endpoint: Callable[[], Endpoint]  # base URL and auth headers, from the configuration
     request: Callable[[Claim, Endpoint], Request]  # raises InvalidPayload
-    delivered: Callable[[psycopg.Connection, Claim, Any], None] | None = None
+    # run with the delivered status: (conn, claim, body sent, response)
+    delivered: Callable[[psycopg.Connection, Claim, Any, Any], None] | None = None
+    # conflict checks: the request that reads the record as the vendor holds it now, its
+    # writable fields from the answer, and when two values of a field are the same
+    current: Callable[[Claim, Endpoint], Request] | None = None
+    current_fields: Callable[[Any], dict[str, Any]] = dict
+    same: Callable[[str, Any, Any], bool] = lambda _field, a, b: a == b
+    merge_rules: str = ""  # workflow.merge_rules.target_entity
 
 
 def all_targets() -> dict[str, Target]:

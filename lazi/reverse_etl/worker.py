@@ -16,15 +16,16 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import httpx
 import psycopg
 
 from lazi.config import mask_secrets
 from lazi.db import warehouse
-from lazi.reverse_etl import audit, delivery, queue, rate_limit
-from lazi.reverse_etl.targets import Endpoint, InvalidPayload, by_entity
+from lazi.reverse_etl import audit, conflicts, delivery, queue, rate_limit
+from lazi.reverse_etl.targets import InvalidPayload, Target, by_entity
 
 log = logging.getLogger("lazi.reverse_etl")
 ROLE = "lazi_reverse_etl"
@@ -56,10 +57,11 @@ class WorkerOptions:
 @dataclass
 class WorkerResult:
     worker_id: str
-    counts: Counter[str] = field(default_factory=Counter)  # succeeded/failed/dead/retried/lost
+    # succeeded/conflict/failed/dead/retried/lost
+    counts: Counter[str] = field(default_factory=Counter)
 
     def as_dict(self) -> dict[str, int]:
-        keys = ("succeeded", "failed", "dead", "retried", "lost")
+        keys = ("succeeded", "conflict", "failed", "dead", "retried", "lost")
         return {key: self.counts.get(key, 0) for key in keys}
 
 
@@ -78,7 +80,7 @@ def run(
     options = options or WorkerOptions()
     result = WorkerResult(worker_id or new_worker_id())
     rng = random.Random(options.seed)  # noqa: S311 - jitter, not secrets
-    endpoints: dict[str, Endpoint] = {}
+    cache: dict[str, Any] = {}  # per target: endpoint and merge rules, read once a run
     deadline = None if options.max_seconds is None else time.monotonic() + options.max_seconds
     with (
         warehouse.connect(warehouse.as_role(url, ROLE), autocommit=True) as conn,
@@ -105,7 +107,7 @@ def run(
                         queue.release(conn, unsent)
                     break
                 try:
-                    outcome = _deliver(conn, http, held, options, rng, endpoints)
+                    outcome = _deliver(conn, http, held, options, rng, cache)
                 except BaseException:
                     for unsent in claims[index:]:
                         queue.release(conn, unsent)
@@ -121,31 +123,86 @@ def _deliver(
     held: queue.Claim,
     options: WorkerOptions,
     rng: random.Random,
-    endpoints: dict[str, Endpoint],
+    cache: dict[str, Any],
 ) -> str:
     target = by_entity(held.target_system, held.entity_type)
     if target is None:
         message = f"no push delivers {held.target_system} {held.entity_type!r} rows"
         return "failed" if queue.fail(conn, held, message) else "lost"
-    if target.name not in endpoints:
-        endpoints[target.name] = target.endpoint()  # a LaziError (no credentials) stops the run
+    if target.name not in cache:
+        # a LaziError (no credentials) stops the run
+        cache[target.name] = (target.endpoint(), conflicts.strategies(conn, target))
+    endpoint, rules = cache[target.name]
     try:
-        request = target.request(held, endpoints[target.name])
+        request = target.request(held, endpoint)
+        read = target.current(held, endpoint) if target.current else None
     except InvalidPayload as exc:
         return "failed" if queue.fail(conn, held, f"invalid payload: {exc}") else "lost"
+    found = conflicts.Found()
+    guarded = [name for name in request.body if rules.get(name) in conflicts.GUARDED]
+    if read is not None and guarded:
+        answer = _send(conn, http, held, target, read, options)
+        if answer is None:
+            return "lost"
+        if answer.kind != "done":
+            return _not_delivered(conn, held, answer, options, rng)
+        found = conflicts.detect(
+            request.body,
+            guarded,
+            target.current_fields(answer.response),
+            held.read_state,
+            queue.last_delivered(conn, held),
+            target.same,
+        )
+        if found.remote:
+            body = {k: v for k, v in request.body.items() if k not in found.remote}
+            if not set(body) - {"append_tags"}:
+                kept = queue.keep_remote(conn, held, lambda c: conflicts.record(c, held, found))
+                return "conflict" if kept else "lost"
+            request = replace(request, body=body)
+    outcome = _send(conn, http, held, target, request, options)
+    if outcome is None:
+        return "lost"
+    if outcome.kind != "done":
+        return _not_delivered(conn, held, outcome, options, rng)
+
+    def books(c: psycopg.Connection) -> None:
+        if found.remote:
+            conflicts.record(c, held, found)
+        if target.delivered is not None:
+            target.delivered(c, held, request.body, outcome.response)
+
+    return "succeeded" if queue.succeed(conn, held, outcome.response, books) else "lost"
+
+
+def _send(
+    conn: psycopg.Connection,
+    http: httpx.Client,
+    held: queue.Claim,
+    target: Target,
+    request: delivery.Request,
+    options: WorkerOptions,
+) -> delivery.Outcome | None:
+    """Wait for the rate limit, send, log; None when the lease was lost meanwhile."""
     if not rate_limit.acquire(
         conn,
         target.vendor,
         held.scope,
         while_waiting=lambda: queue.renew(conn, held, options.lease_s),
     ) or not queue.renew(conn, held, options.lease_s):
-        return "lost"
+        return None
     outcome = delivery.send(http, request)
     audit.log_request(conn, target.vendor, held.scope, held.id, outcome)
-    if outcome.kind == "done":
-        delivered = target.delivered
-        also = None if delivered is None else (lambda c: delivered(c, held, outcome.response))
-        return "succeeded" if queue.succeed(conn, held, outcome.response, also) else "lost"
+    return outcome
+
+
+def _not_delivered(
+    conn: psycopg.Connection,
+    held: queue.Claim,
+    outcome: delivery.Outcome,
+    options: WorkerOptions,
+    rng: random.Random,
+) -> str:
     message = mask_secrets(outcome.message)
     if outcome.kind == "failed":
         return "failed" if queue.fail(conn, held, message) else "lost"

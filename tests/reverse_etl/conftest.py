@@ -14,6 +14,7 @@ from lazi.db.cluster import LocalCluster
 from tests.transform._crm_fixtures import CrmWarehouse, build_warehouse
 
 SYNC_SELECTOR = ["stg_workflow__field_mappings", "sync_callrail_calls"]
+MERGE_RULE = "update workflow.merge_rules set is_enabled = {enabled} where name = 'callrail_calls'"
 TEST_BUCKET = (
     "update sync.rate_limits set capacity = 400, refill_per_s = 0.1 "
     "where vendor = 'callrail' and window_name = 'hour'"
@@ -32,6 +33,9 @@ def wh(
         # minutes. This one still keeps the worker under the stand-in's 1,000 an hour per
         # account (400 + 0.1/s * 3,600 = 760), which the tests check at the stand-in.
         built.execute(TEST_BUCKET)
+        # The tests undo pushes at CallRail as a person would (clear_calls); with the merge
+        # rule on, the next push would rightly keep those edits. Its own test turns it on.
+        built.execute(MERGE_RULE.format(enabled="false"))
         yield built
 
 
@@ -39,7 +43,8 @@ def wh(
 def fresh(wh: CrmWarehouse) -> CrmWarehouse:
     """The queue and its bookkeeping emptied, faults off, the default mappings only."""
     wh.execute(
-        "truncate sync.outbound_queue, sync.entity_hashes, sync.callrail_conversion_log cascade"
+        "truncate sync.outbound_queue, sync.entity_hashes, sync.callrail_conversion_log, "
+        "sync.conflicts cascade"
     )
     wh.execute("delete from audit.api_log where queue_id is not null")
     set_faults(wh, {})

@@ -19,12 +19,13 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from lazi.config import PROJECT_ROOT
+from lazi.ingest import run_vendor
 from lazi.reverse_etl import callrail, enqueue, queue, worker
 from lazi.reverse_etl.push import push
 from lazi.reverse_etl.worker import RetryPolicy, WorkerOptions
 from tests.reverse_etl.conftest import (
+    MERGE_RULE,
     SYNC_SELECTOR,
-    TEST_BUCKET,
     callrail_base,
     clear_calls,
     connect,
@@ -52,10 +53,11 @@ def run_seed() -> int:
     return seed
 
 
-def assert_applied(wh: CrmWarehouse, context: str = "") -> None:
-    """Every desired call reads back from CallRail with the desired fields."""
+def assert_applied(wh: CrmWarehouse, context: str = "", among: int | None = None) -> None:
+    """Every desired call (or the first `among`) reads back from CallRail with the desired
+    fields."""
     calls = read_calls(wh)
-    for row in desired(wh):
+    for row in desired(wh)[:among]:
         call = calls[row["entity_id"]]
         payload = row["payload"]
         where = f"{row['entity_id']} {context}"
@@ -280,10 +282,10 @@ def test_killed_workers_lose_no_write_and_leave_no_row_stuck(
     seed = run_seed()
     rng = random.Random(seed)
     clear_calls(fresh)
-    # a slower bucket, so that the kills land while rows are in flight
+    # a slower bucket beside the others, so that the kills land while rows are in flight
     fresh.execute(
-        "update sync.rate_limits set capacity = 1, refill_per_s = 25 "
-        "where vendor = 'callrail' and window_name = 'hour'"
+        "insert into sync.rate_limits (vendor, window_name, capacity, refill_per_s) "
+        "values ('callrail', 'kill_test', 1, 25)"
     )
     monkeypatch.setenv("DATABASE_URL", fresh.url)
     try:
@@ -300,7 +302,7 @@ def test_killed_workers_lose_no_write_and_leave_no_row_stuck(
             process.wait()
         result = push(fresh.url, options=WorkerOptions(lease_s=2, retry=FAST.retry))
     finally:
-        fresh.execute(TEST_BUCKET)
+        fresh.execute("delete from sync.rate_limits where window_name = 'kill_test'")
     wanted = desired(fresh)
     assert statuses(fresh) == {"succeeded": len(wanted)}, f"seed {seed}: {result}"
     assert_applied(fresh, f"seed {seed}")
@@ -392,3 +394,66 @@ def test_a_worker_that_lost_its_lease_cannot_finish_the_row(fresh: CrmWarehouse)
         (taken.entity_id,),
     )
     assert pushed == [{"last_pushed_hash": taken.content_hash}]
+
+
+def test_a_persons_edit_after_the_last_read_is_kept_as_a_conflict(fresh: CrmWarehouse) -> None:
+    """lead_status is keep_remote (seeded merge rule), value keep_warehouse: a person's new
+    lead status survives the next push, which still writes the value, and the conflict
+    holds both sides."""
+    fresh.execute(MERGE_RULE.format(enabled="true"))
+    try:
+        run_vendor("callrail", fresh.url, full=True)  # the warehouse reads CallRail as it is
+        fresh.dbt("build", "--select", "sync_callrail_calls")
+        wanted = desired(fresh)
+        # all but three calls delivered already (fewer requests: each is a GET and a PUT now)
+        fresh.execute(
+            "insert into sync.entity_hashes (entity_type, entity_id, master_hash, "
+            "last_pushed_hash) select 'callrail_call', entity_id, content_hash, content_hash "
+            "from marts.sync_callrail_calls where entity_id <> all(%s)",
+            ([row["entity_id"] for row in wanted[:3]],),
+        )
+        first = push(fresh.url, options=FAST)
+        assert first["delivery"]["succeeded"] == 3  # nobody edited them: no conflict
+        assert first["delivery"]["conflict"] == 0
+        assert_applied(fresh, among=3)
+        gets = fresh.rows("select count(*) as n from audit.api_log where method = 'GET'")
+        assert gets[0]["n"] == 3
+
+        target = wanted[0]
+        read = target["read_state"]["lead_status"]
+        theirs = next(s for s in ("not_a_lead", "previously_marked_good_lead") if s != read)
+        httpx.put(
+            f"{callrail_base(fresh)}/v3/a/{target['account_id']}/calls/{target['call_id']}.json",
+            json={"lead_status": theirs, "value": "1.00"},
+            headers={
+                "Authorization": f'Token token="{fresh.world.credentials["callrail"]["api_key"]}"'
+            },
+        ).raise_for_status()
+        # the warehouse's desired state of that call changes (new revenue; set by hand here
+        # rather than by another load and build)
+        fresh.execute(
+            "update marts.sync_callrail_calls set "
+            "payload = jsonb_set(payload, '{value}', to_jsonb(revenue + 100)), "
+            "content_hash = md5(jsonb_set(payload, '{value}', to_jsonb(revenue + 100))::text) "
+            "where entity_id = %s",
+            (target["entity_id"],),
+        )
+        [target] = [row for row in desired(fresh) if row["entity_id"] == target["entity_id"]]
+        second = push(fresh.url, options=FAST)
+    finally:
+        fresh.execute(MERGE_RULE.format(enabled="false"))
+    assert second["enqueued"] == {"callrail_calls": 1}
+    assert second["delivery"]["succeeded"] == 1
+    call = read_calls(fresh)[target["entity_id"]]
+    assert call["lead_status"] == theirs  # the person's judgement stands
+    assert Decimal(call["value"]) == Decimal(str(target["payload"]["value"]))  # a fact wins
+    [conflict] = fresh.rows("select * from sync.conflicts")
+    assert conflict["entity_id"] == target["entity_id"]
+    assert conflict["conflict_type"] == "remote_modified" and conflict["resolved_at"] is None
+    assert conflict["st_data"] == {"lead_status": theirs}
+    assert conflict["crm_data"] == {"lead_status": {"warehouse": "good_lead", "last_read": read}}
+    sent = fresh.rows(
+        "select lead_status, sent_fields from sync.callrail_conversion_log where queue_id = %s",
+        (conflict["queue_id"],),
+    )
+    assert sent[0]["lead_status"] is None and "lead_status" not in sent[0]["sent_fields"]

@@ -17,6 +17,12 @@ mappings as (
 
 ),
 
+calls as (
+
+    select * from {{ ref('stg_callrail__calls') }}
+
+),
+
 call_jobs as (
 
     select
@@ -56,6 +62,27 @@ available as (
 
 ),
 
+read_back as (
+
+    -- the call's writable fields as the last load read them
+    select
+        call_jobs.account_id,
+        call_jobs.call_id,
+        jsonb_build_object(
+            'value', calls.value,
+            'lead_status', calls.lead_status,
+            'tags', to_jsonb(calls.tags),
+            'note', calls.note,
+            'customer_name', calls.customer_name
+        ) as read_fields
+    from call_jobs
+    left join calls
+        on
+            call_jobs.account_id = calls.account_id
+            and call_jobs.call_id = calls.call_id
+
+),
+
 payloads as (
 
     select
@@ -63,6 +90,13 @@ payloads as (
         available.call_id,
         available.job_count,
         available.revenue,
+        coalesce(
+            jsonb_object_agg(
+                mappings.dest_field,
+                read_back.read_fields -> mappings.dest_field
+            ) filter (where mappings.dest_field is not null),
+            '{}'::jsonb
+        ) as read_state,
         coalesce(
             jsonb_object_agg(
                 mappings.dest_field,
@@ -77,6 +111,10 @@ payloads as (
             and mappings.dest_system = 'callrail'
             and mappings.dest_entity = 'calls'
             and available.call_fields ? mappings.source_field
+    inner join read_back
+        on
+            available.account_id = read_back.account_id
+            and available.call_id = read_back.call_id
     group by 1, 2, 3, 4
 
 ),
@@ -97,7 +135,8 @@ final as (
         payloads.revenue,
 
         ---------- json
-        payloads.payload
+        payloads.payload,
+        payloads.read_state
 
     from payloads
 
