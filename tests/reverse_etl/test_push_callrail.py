@@ -440,14 +440,29 @@ def test_a_persons_edit_after_the_last_read_is_kept_as_a_conflict(fresh: CrmWare
         )
         [target] = [row for row in desired(fresh) if row["entity_id"] == target["entity_id"]]
         second = push(fresh.url, options=FAST)
+        # a row that would write only the field the person changed: nothing is sent
+        with connect(fresh) as conn:
+            conn.execute(
+                "insert into sync.outbound_queue (target_system, entity_type, entity_id, scope, "
+                "operation, payload, read_state, idempotency_key) values ('callrail', "
+                "'callrail_call', %s, %s, 'update', %s, %s, 'only-lead-status')",
+                (
+                    target["entity_id"],
+                    target["account_id"],
+                    Jsonb({"lead_status": "good_lead"}),
+                    Jsonb({"lead_status": read}),
+                ),
+            )
+        third = worker.run(fresh.url, FAST)
     finally:
         fresh.execute(MERGE_RULE.format(enabled="false"))
+    assert third.counts["conflict"] == 1 and statuses(fresh)["conflict"] == 1
     assert second["enqueued"] == {"callrail_calls": 1}
     assert second["delivery"]["succeeded"] == 1
     call = read_calls(fresh)[target["entity_id"]]
     assert call["lead_status"] == theirs  # the person's judgement stands
     assert Decimal(call["value"]) == Decimal(str(target["payload"]["value"]))  # a fact wins
-    [conflict] = fresh.rows("select * from sync.conflicts")
+    conflict, _only_lead_status = fresh.rows("select * from sync.conflicts order by id")
     assert conflict["entity_id"] == target["entity_id"]
     assert conflict["conflict_type"] == "remote_modified" and conflict["resolved_at"] is None
     assert conflict["st_data"] == {"lead_status": theirs}
