@@ -352,6 +352,53 @@ def queue_discard(
         typer.echo(f"{queue.discard(conn, ids, state)} rows discarded")
 
 
+conflicts_app = typer.Typer(no_args_is_help=True, help="Reverse-ETL conflicts (sync.conflicts).")
+app.add_typer(conflicts_app, name="conflicts")
+
+
+@conflicts_app.command("list")
+@clear_errors
+def conflicts_list() -> None:
+    """Open conflicts: a person changed a field at the vendor since the warehouse read it."""
+    from lazi.db import warehouse
+    from lazi.reverse_etl import conflicts
+
+    with warehouse.connect(warehouse.resolve(start_local=False).url) as conn:
+        rows = conflicts.open_conflicts(conn)
+    if not rows:
+        typer.echo("no open conflicts")
+    for conflict_id, system, entity, entity_id, detected, remote, ours in rows:
+        typer.echo(
+            f"  #{conflict_id} {system} {entity} {entity_id} {_ts(detected)}: "
+            f"vendor {remote}, warehouse {ours}"
+        )
+
+
+@conflicts_app.command("resolve")
+@clear_errors
+def conflicts_resolve(
+    conflict_id: Annotated[int, typer.Argument(help="Conflict id (lazi conflicts list).")],
+    keep: Annotated[str, typer.Option(help="remote (the vendor's value stays) or warehouse.")],
+) -> None:
+    """Close a conflict: keep the vendor's value, or queue the warehouse's value again."""
+    import getpass
+
+    from lazi.db import warehouse
+    from lazi.reverse_etl import conflicts
+
+    if keep not in ("remote", "warehouse"):
+        raise LaziError("--keep takes remote or warehouse")
+    with warehouse.connect(warehouse.resolve(start_local=False).url, autocommit=True) as conn:
+        try:
+            queued = conflicts.resolve(conn, conflict_id, keep, getpass.getuser())
+        except LookupError as exc:
+            raise LaziError(str(exc)) from None
+    typer.echo(
+        f"conflict #{conflict_id} resolved"
+        + (f"; queue row #{queued} will write the warehouse's value" if queued else "")
+    )
+
+
 def _has_secrets_file() -> bool:
     from lazi.config import PROJECT_ROOT
 

@@ -82,3 +82,68 @@ def record(conn: psycopg.Connection, held: Claim, found: Found) -> None:
             Jsonb(found.warehouse),
         ),
     )
+
+
+# --- operator commands (lazi conflicts …) ------------------------------------------------------
+
+
+def open_conflicts(conn: psycopg.Connection) -> list[tuple]:
+    """(id, target system, entity type, entity id, detected at, vendor side, warehouse side)."""
+    return conn.execute(
+        """
+        select id, target_system, entity_type, entity_id, detected_at, st_data, crm_data
+        from sync.conflicts
+        where resolved_at is null
+        order by id
+        """
+    ).fetchall()
+
+
+def resolve(conn: psycopg.Connection, conflict_id: int, keep: str, by: str) -> int | None:
+    """Close an open conflict. keep="remote": the vendor's values stay. keep="warehouse": a
+    queue row writes the warehouse's values, with the vendor's values seen in the conflict as
+    the last read, so it is sent unless a person changed the field again. Returns the new
+    queue row's id (or None)."""
+    if keep not in ("remote", "warehouse"):
+        raise ValueError("keep must be 'remote' or 'warehouse'")
+    with conn.transaction():
+        row = conn.execute(
+            """
+            select conflicts.target_system, conflicts.entity_type, conflicts.entity_id,
+                coalesce(queued.scope, ''), conflicts.st_data, conflicts.crm_data
+            from sync.conflicts as conflicts
+            left join sync.outbound_queue as queued on queued.id = conflicts.queue_id
+            where conflicts.id = %s and conflicts.resolved_at is null
+            for update of conflicts
+            """,
+            (conflict_id,),
+        ).fetchone()
+        if row is None:
+            raise LookupError(f"no open conflict #{conflict_id}")
+        system, entity_type, entity_id, scope, remote, warehouse = row
+        conn.execute(
+            "update sync.conflicts set resolved_at = now(), resolution = %s, resolved_by = %s "
+            "where id = %s",
+            ("keep_remote" if keep == "remote" else "keep_crm", by, conflict_id),
+        )
+        if keep == "remote":
+            return None
+        payload = {name: sides["warehouse"] for name, sides in (warehouse or {}).items()}
+        return conn.execute(
+            """
+            insert into sync.outbound_queue (
+                target_system, entity_type, entity_id, scope, operation, payload, read_state,
+                idempotency_key
+            ) values (%s, %s, %s, %s, 'update', %s, %s, %s)
+            returning id
+            """,
+            (
+                system,
+                entity_type,
+                entity_id,
+                scope,
+                Jsonb(payload),
+                Jsonb(remote or {}),
+                f"conflict:{conflict_id}",
+            ),
+        ).fetchone()[0]

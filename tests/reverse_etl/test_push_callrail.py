@@ -462,7 +462,7 @@ def test_a_persons_edit_after_the_last_read_is_kept_as_a_conflict(fresh: CrmWare
     call = read_calls(fresh)[target["entity_id"]]
     assert call["lead_status"] == theirs  # the person's judgement stands
     assert Decimal(call["value"]) == Decimal(str(target["payload"]["value"]))  # a fact wins
-    conflict, _only_lead_status = fresh.rows("select * from sync.conflicts order by id")
+    conflict, only_lead_status = fresh.rows("select * from sync.conflicts order by id")
     assert conflict["entity_id"] == target["entity_id"]
     assert conflict["conflict_type"] == "remote_modified" and conflict["resolved_at"] is None
     assert conflict["st_data"] == {"lead_status": theirs}
@@ -472,3 +472,22 @@ def test_a_persons_edit_after_the_last_read_is_kept_as_a_conflict(fresh: CrmWare
         (conflict["queue_id"],),
     )
     assert sent[0]["lead_status"] is None and "lead_status" not in sent[0]["sent_fields"]
+
+    # resolved from the CLI: the warehouse's value for one, the person's for the other
+    listed = lazi("conflicts", "list", url=fresh.url)
+    assert f"#{conflict['id']} callrail callrail_call {target['entity_id']}" in listed.stdout
+    chosen = lazi("conflicts", "resolve", str(conflict["id"]), "--keep", "warehouse", url=fresh.url)
+    assert "will write the warehouse's value" in chosen.stdout, chosen.stderr
+    other = str(only_lead_status["id"])
+    kept = lazi("conflicts", "resolve", other, "--keep", "remote", url=fresh.url)
+    assert kept.returncode == 0 and "will write" not in kept.stdout, kept.stderr
+    assert "no open conflicts" in lazi("conflicts", "list", url=fresh.url).stdout
+    fresh.execute(MERGE_RULE.format(enabled="true"))
+    try:
+        resolved = worker.run(fresh.url, FAST)
+    finally:
+        fresh.execute(MERGE_RULE.format(enabled="false"))
+    assert resolved.counts["succeeded"] == 1
+    assert read_calls(fresh)[target["entity_id"]]["lead_status"] == "good_lead"
+    closed = fresh.rows("select resolution from sync.conflicts order by id")
+    assert [row["resolution"] for row in closed] == ["keep_crm", "keep_remote"]
