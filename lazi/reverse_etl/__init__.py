@@ -8,6 +8,7 @@ sync.outbound_queue.
 - `rate_limit`: token buckets per vendor scope held in PostgreSQL, shared by every worker.
 - `delivery`: one HTTP request and what its answer means (done, retry later, failed).
 - `audit`: each request in audit.api_log.
+- `conflicts`: a person's edit at the vendor since the last read is kept, not overwritten.
 - `targets` / `callrail`: what each push sends and where.
-- `worker`: the loop that ties them together.
+- `worker`: the loop that ties them together; `push`: enqueue then deliver (CLI and flow).
 """
