@@ -298,6 +298,144 @@ def sync(
         raise LaziError(f"sync failed for {', '.join(failed)}; see the messages above")
 
 
+@app.command("push")
+@clear_errors
+def push(
+    target: Annotated[
+        list[str] | None, typer.Option(help="Push only this target (repeatable): callrail_calls.")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be sent; send and queue nothing.")
+    ] = False,
+    lease_seconds: Annotated[
+        float, typer.Option(help="How long a claimed queue row is this worker's alone.")
+    ] = 120.0,
+) -> None:
+    """Reverse ETL: queue what changed in the sync_* models, then deliver the queue."""
+    from lazi.db.warehouse import resolve
+    from lazi.reverse_etl.push import push as run_push
+    from lazi.reverse_etl.worker import WorkerOptions
+
+    wh = resolve()
+    result = run_push(wh.url, target, dry_run=dry_run, options=WorkerOptions(lease_s=lease_seconds))
+    for plan in result.get("plans", []):
+        typer.echo(
+            f"{plan['target']}: {plan['create']} to create, {plan['update']} to update, "
+            f"{plan['skip']} unchanged (dry run: nothing sent)"
+        )
+        for sample in plan["samples"]:
+            typer.echo(f"  {sample['entity_id']}: {sample['changes']}")
+    for name, count in result.get("enqueued", {}).items():
+        typer.echo(f"{name}: {count} enqueued")
+    if "delivery" in result:
+        typer.echo(", ".join(f"{k} {v}" for k, v in result["delivery"].items()))
+
+
+queue_app = typer.Typer(no_args_is_help=True, help="The reverse-ETL queue (sync.outbound_queue).")
+app.add_typer(queue_app, name="queue")
+
+
+@queue_app.command("status")
+@clear_errors
+def queue_status() -> None:
+    """Rows per target and status, and the latest errors."""
+    from lazi.db import warehouse
+    from lazi.reverse_etl import queue
+
+    with warehouse.connect(warehouse.resolve(start_local=False).url) as conn:
+        counts = queue.status_counts(conn)
+        errors = queue.recent_errors(conn)
+    if not counts:
+        typer.echo("the queue is empty")
+    for system, entity, state, rows, oldest in counts:
+        typer.echo(f"  {system:<12} {entity:<16} {state:<11} {rows:>8}  oldest {_ts(oldest)}")
+    for row_id, system, entity, entity_id, state, attempts, error in errors:
+        typer.echo(f"  #{row_id} {system} {entity} {entity_id} {state} ({attempts}): {error}")
+
+
+def _queue_rows(ids: list[int] | None, status: str | None, action: str) -> tuple:
+    if not ids and not status:
+        raise LaziError(f"name the rows to {action}: --id N (repeatable) or --status")
+    return ids, status
+
+
+@queue_app.command("retry")
+@clear_errors
+def queue_retry(
+    row_id: Annotated[list[int] | None, typer.Option("--id", help="Queue row id.")] = None,
+    status: Annotated[str | None, typer.Option(help="Every row in this status.")] = None,
+) -> None:
+    """Send failed or dead rows again (fresh attempts)."""
+    from lazi.db import warehouse
+    from lazi.reverse_etl import queue
+
+    ids, state = _queue_rows(row_id, status, "retry")
+    with warehouse.connect(warehouse.resolve(start_local=False).url, autocommit=True) as conn:
+        typer.echo(f"{queue.retry(conn, ids, state)} rows back to pending")
+
+
+@queue_app.command("discard")
+@clear_errors
+def queue_discard(
+    row_id: Annotated[list[int] | None, typer.Option("--id", help="Queue row id.")] = None,
+    status: Annotated[str | None, typer.Option(help="Every row in this status.")] = None,
+) -> None:
+    """Never send these rows (pending, failed or dead ones)."""
+    from lazi.db import warehouse
+    from lazi.reverse_etl import queue
+
+    ids, state = _queue_rows(row_id, status, "discard")
+    with warehouse.connect(warehouse.resolve(start_local=False).url, autocommit=True) as conn:
+        typer.echo(f"{queue.discard(conn, ids, state)} rows discarded")
+
+
+conflicts_app = typer.Typer(no_args_is_help=True, help="Reverse-ETL conflicts (sync.conflicts).")
+app.add_typer(conflicts_app, name="conflicts")
+
+
+@conflicts_app.command("list")
+@clear_errors
+def conflicts_list() -> None:
+    """Open conflicts: a person changed a field at the vendor since the warehouse read it."""
+    from lazi.db import warehouse
+    from lazi.reverse_etl import conflicts
+
+    with warehouse.connect(warehouse.resolve(start_local=False).url) as conn:
+        rows = conflicts.open_conflicts(conn)
+    if not rows:
+        typer.echo("no open conflicts")
+    for conflict_id, system, entity, entity_id, detected, remote, ours in rows:
+        typer.echo(
+            f"  #{conflict_id} {system} {entity} {entity_id} {_ts(detected)}: "
+            f"vendor {remote}, warehouse {ours}"
+        )
+
+
+@conflicts_app.command("resolve")
+@clear_errors
+def conflicts_resolve(
+    conflict_id: Annotated[int, typer.Argument(help="Conflict id (lazi conflicts list).")],
+    keep: Annotated[str, typer.Option(help="remote (the vendor's value stays) or warehouse.")],
+) -> None:
+    """Close a conflict: keep the vendor's value, or queue the warehouse's value again."""
+    import getpass
+
+    from lazi.db import warehouse
+    from lazi.reverse_etl import conflicts
+
+    if keep not in ("remote", "warehouse"):
+        raise LaziError("--keep takes remote or warehouse")
+    with warehouse.connect(warehouse.resolve(start_local=False).url, autocommit=True) as conn:
+        try:
+            queued = conflicts.resolve(conn, conflict_id, keep, getpass.getuser())
+        except LookupError as exc:
+            raise LaziError(str(exc)) from None
+    typer.echo(
+        f"conflict #{conflict_id} resolved"
+        + (f"; queue row #{queued} will write the warehouse's value" if queued else "")
+    )
+
+
 def _has_secrets_file() -> bool:
     from lazi.config import PROJECT_ROOT
 

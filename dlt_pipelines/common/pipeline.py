@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import dlt
 import orjson
@@ -45,6 +44,7 @@ from dlt_pipelines.common.resource import SPOOL
 from dlt_pipelines.common.rows import LATEST_FIRST
 from dlt_pipelines.common.stats import EndpointStats, RunStats
 from lazi.config import mask_secrets, package_bytes, state_dir
+from lazi.db.warehouse import as_role
 
 log = logging.getLogger("lazi.sources")
 
@@ -225,10 +225,7 @@ def _pipelines_dir(books: psycopg.Connection) -> Path:
 
 def _loader_url(url: str, role: str | None) -> str:
     """dlt connects as the warehouse user but acts as the loader role (writes raw only)."""
-    if not role:
-        return url
-    separator = "&" if "?" in url else "?"
-    return f"{url}{separator}options={quote(f'-c role={role}')}"
+    return as_role(url, role)
 
 
 def _finish_pending(pipeline: dlt.Pipeline) -> list[str]:

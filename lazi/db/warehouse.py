@@ -6,6 +6,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 import psycopg
 
@@ -52,6 +53,15 @@ def _validate_url(url: str) -> None:
     problem = url_problem(url)
     if problem is not None:
         raise LaziError(f"DATABASE_URL {problem}; {EXPECTED_URL}.")
+
+
+def as_role(url: str, role: str | None) -> str:
+    """The URL that connects as the same user but acts as `role` (a least-privilege group role,
+    e.g. lazi_loader or lazi_reverse_etl) from the first statement on."""
+    if not role:
+        return url
+    separator = "&" if "?" in url else "?"
+    return f"{url}{separator}options={quote(f'-c role={role}')}"
 
 
 class ConnectionFailed(LaziError):

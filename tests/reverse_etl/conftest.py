@@ -1,0 +1,113 @@
+"""A warehouse loaded from the stand-ins and built by dbt up to the sync_* models (once per
+module), and helpers to read the CallRail stand-in and reset the queue between tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+from lazi.db.cluster import LocalCluster
+from tests.transform._crm_fixtures import CrmWarehouse, build_warehouse
+
+SYNC_SELECTOR = ["stg_workflow__field_mappings", "sync_callrail_calls"]
+MERGE_RULE = "update workflow.merge_rules set is_enabled = {enabled} where name = 'callrail_calls'"
+TEST_BUCKET = (
+    "update sync.rate_limits set capacity = 400, refill_per_s = 0.1 "
+    "where vendor = 'callrail' and window_name = 'hour'"
+)
+
+
+@pytest.fixture(scope="module")
+def wh(
+    pg_cluster: LocalCluster, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[CrmWarehouse]:
+    for built in build_warehouse(
+        pg_cluster, tmp_path_factory.mktemp("reverse_etl"), scale=100, seed=16
+    ):
+        built.dbt("build", "--select", *SYNC_SELECTOR)
+        # The seeded bucket (100 at once, then 800 an hour) would make the module wait for
+        # minutes. This one still keeps the worker under the stand-in's 1,000 an hour per
+        # account (400 + 0.1/s * 3,600 = 760), which the tests check at the stand-in.
+        built.execute(TEST_BUCKET)
+        # The tests undo pushes at CallRail as a person would (clear_calls); with the merge
+        # rule on, the next push would rightly keep those edits. Its own test turns it on.
+        built.execute(MERGE_RULE.format(enabled="false"))
+        yield built
+
+
+@pytest.fixture
+def fresh(wh: CrmWarehouse) -> CrmWarehouse:
+    """The queue and its bookkeeping emptied, faults off, the default mappings only."""
+    wh.execute(
+        "truncate sync.outbound_queue, sync.entity_hashes, sync.callrail_conversion_log, "
+        "sync.conflicts cascade"
+    )
+    wh.execute("delete from audit.api_log where queue_id is not null")
+    set_faults(wh, {})
+    return wh
+
+
+def callrail_base(wh: CrmWarehouse) -> str:
+    return wh.sandbox.base_url("callrail")
+
+
+def set_faults(wh: CrmWarehouse, faults: dict[str, Any]) -> None:
+    httpx.post(f"{callrail_base(wh)}/_sandbox/faults", json=faults).raise_for_status()
+
+
+def writes(wh: CrmWarehouse) -> list[dict[str, Any]]:
+    return httpx.get(f"{callrail_base(wh)}/_sandbox/writes").json()
+
+
+def _auth(wh: CrmWarehouse) -> dict[str, str]:
+    return {"Authorization": f'Token token="{wh.world.credentials["callrail"]["api_key"]}"'}
+
+
+def clear_calls(wh: CrmWarehouse) -> None:
+    """What a push writes undone at CallRail (as a person could), so a push must write again."""
+    for row in desired(wh):
+        response = httpx.put(
+            f"{callrail_base(wh)}/v3/a/{row['account_id']}/calls/{row['call_id']}.json",
+            json={"value": "", "lead_status": "not_a_lead", "tags": [], "note": ""},
+            headers=_auth(wh),
+        )
+        response.raise_for_status()
+
+
+def read_calls(wh: CrmWarehouse) -> dict[str, dict[str, Any]]:
+    """`<account>/<call>` -> the call as CallRail lists it (one request per page)."""
+    found: dict[str, dict[str, Any]] = {}
+    for account in wh.world.callrail_accounts:
+        page, pages = 1, 1
+        while page <= pages:
+            response = httpx.get(
+                f"{callrail_base(wh)}/v3/a/{account}/calls.json",
+                params={"fields": "value,lead_status,tags,note", "per_page": 250, "page": page},
+                headers=_auth(wh),
+            )
+            response.raise_for_status()
+            body = response.json()
+            found.update({f"{account}/{call['id']}": call for call in body["calls"]})
+            page, pages = page + 1, body["total_pages"]
+    return found
+
+
+def desired(wh: CrmWarehouse) -> list[dict[str, Any]]:
+    return wh.rows("select * from marts.sync_callrail_calls order by entity_id")
+
+
+def queue_rows(wh: CrmWarehouse) -> list[dict[str, Any]]:
+    return wh.rows("select * from sync.outbound_queue order by id")
+
+
+def statuses(wh: CrmWarehouse) -> dict[str, int]:
+    rows = wh.rows("select status, count(*) as n from sync.outbound_queue group by 1")
+    return {row["status"]: row["n"] for row in rows}
+
+
+def connect(wh: CrmWarehouse) -> psycopg.Connection:
+    return psycopg.connect(wh.url, autocommit=True)
