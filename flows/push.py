@@ -10,18 +10,26 @@ from prefect import flow, get_run_logger, task
 
 from lazi.db import warehouse
 from lazi.reverse_etl.push import push as run_push
+from lazi.reverse_etl.worker import WorkerOptions
 
 
 @task
-def push_targets(targets: list[str] | None = None, dry_run: bool = False) -> dict[str, Any]:
+def push_targets(
+    targets: list[str] | None = None, dry_run: bool = False, max_seconds: float | None = None
+) -> dict[str, Any]:
+    """`max_seconds` bounds the delivery: what a vendor's rate limit does not let through by
+    then stays queued for the next push (nothing is lost)."""
     logger = get_run_logger()
-    result = run_push(warehouse.resolve().url, targets, dry_run=dry_run)
+    options = WorkerOptions(max_seconds=max_seconds)
+    result = run_push(warehouse.resolve().url, targets, dry_run=dry_run, options=options)
     logger.info("push: %s", result)
     return result
 
 
 @flow(name="push", log_prints=True)
-def push(targets: list[str] | None = None, dry_run: bool = False) -> dict[str, Any]:
+def push(
+    targets: list[str] | None = None, dry_run: bool = False, max_seconds: float | None = None
+) -> dict[str, Any]:
     """Enqueue and deliver every push target (or `targets`); returns enqueued and delivery
-    counts (succeeded, failed, dead, retried, lost)."""
-    return push_targets(targets, dry_run)
+    counts (succeeded, conflict, failed, dead, retried, lost)."""
+    return push_targets(targets, dry_run, max_seconds)

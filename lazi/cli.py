@@ -137,7 +137,8 @@ def run(
         ),
     ] = True,
 ) -> None:
-    """Run the ELT flow once: prepare the warehouse, load, transform; print a summary."""
+    """Run the ELT flow once: prepare the warehouse, load, transform, push what changed to the
+    vendors (reverse ETL); print a summary."""
     from lazi import prefect_env
     from lazi.db.warehouse import connect, resolve
     from lazi.ingest import check_settings
@@ -151,7 +152,7 @@ def run(
     where = "local cluster" if wh.local else "DATABASE_URL"
     typer.echo(f"[1/2] warehouse ready ({where}): {wh.masked_url}")
     typer.echo(
-        "[2/2] running the Prefect flow 'elt': migrate, load every vendor, dbt build, report "
+        "[2/2] running the Prefect flow 'elt': migrate, load every vendor, dbt build, push, report "
         "(the first start of Prefect takes a while)"
     )
     prefect_env.configure()
@@ -500,6 +501,10 @@ def _print_summary(summary: dict[str, Any], seconds: float) -> None:
     if "dbt" in summary:
         built = ", ".join(f"{n} {status}" for status, n in sorted(summary["dbt"].items()))
         typer.echo(f"  dbt build        {built}")
+    if "push" in summary:
+        enqueued = sum(summary["push"]["enqueued"].values())
+        sent = ", ".join(f"{n} {outcome}" for outcome, n in summary["push"]["delivery"].items())
+        typer.echo(f"  push             {enqueued} enqueued; {sent}")
     tables = ", ".join(f"{k} {v}" for k, v in summary["tables_per_schema"].items())
     typer.echo(f"  tables           {tables}")
     typer.echo(f"  elapsed          {seconds:.1f} s")

@@ -136,6 +136,9 @@ def test_run_executes_the_elt_flow_and_logs_it(pg_cluster: LocalCluster, tmp_pat
             " (select count(*) from raw.callrail_text_messages),"
             " (select count(*) from crm.activities where activity_type = 'sms')"
         ).fetchone()
+        delivered = conn.execute(
+            "select count(*) from sync.outbound_queue where status = 'succeeded'"
+        ).fetchone()[0]
     assert runs == {
         "lazi": "succeeded",
         "servicetitan": "succeeded",
@@ -145,6 +148,10 @@ def test_run_executes_the_elt_flow_and_logs_it(pg_cluster: LocalCluster, tmp_pat
     assert customers > 0
     users, conversations, sms = landed
     assert users > 0 and conversations > 0 and sms > 0
+    # the push ran after the build, while the stand-ins were up, and says what it did
+    (push,) = [line for line in result.stdout.splitlines() if line.startswith("  push ")]
+    enqueued = int(re.search(r"(\d+) enqueued", push)[1])  # type: ignore[index]
+    assert enqueued > 0 and f"{delivered} succeeded" in push and delivered > 0, push
 
 
 def permanent_and_healing_failures(cluster: LocalCluster) -> dict[str, tuple[str, str]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from itertools import takewhile
+from pathlib import Path
 
 import typer
 
@@ -29,8 +30,13 @@ def test_profiles_names_only_commands_that_exist() -> None:
     assert named and named <= commands()
 
 
-def test_run_help_promises_no_step_the_flow_lacks() -> None:
-    """Nothing pushes to the vendors yet (reverse ETL is not built)."""
+def test_run_help_names_the_steps_the_flow_runs() -> None:
+    """The help names load, transform and push; the flow runs each (its summary has a line for
+    the push: tests/foundation/test_cli.py)."""
+    from flows import elt
+
     result = run_lazi("run", "--help")
     assert result.returncode == 0
-    assert "load" in result.stdout and "push" not in result.stdout
+    assert all(step in result.stdout for step in ("load", "transform", "push"))
+    flow_source = Path(elt.__file__).read_text()
+    assert all(step in flow_source for step in ("load_vendor", "dbt_build", "push_targets"))
