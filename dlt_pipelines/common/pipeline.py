@@ -31,6 +31,7 @@ import orjson
 import psycopg
 from dlt.common.configuration.exceptions import ConfigValueCannotBeCoercedException
 from dlt.common.pipeline import LoadInfo
+from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.extract.source import DltSource
 from dlt.pipeline.exceptions import PipelineStepFailed
 from dlt.pipeline.helpers import retry_schema_update
@@ -236,8 +237,26 @@ def _finish_pending(pipeline: dlt.Pipeline) -> list[str]:
     log.warning("%s: finishing a load interrupted by the previous run", pipeline.pipeline_name)
     _adopt_newer_package_schemas(pipeline)
     pipeline.normalize()
+    _drop_replayed_state_rows(pipeline)
     info = pipeline.load()
     return list(info.loads_ids)
+
+
+def _drop_replayed_state_rows(pipeline: dlt.Pipeline) -> None:
+    """A kill after the package's pipeline-state insert committed, but before dlt recorded the
+    job as done, makes dlt insert that row again, and `_dlt_pipeline_state` has a unique
+    `_dlt_id`: every later run failed on it (seen in the crash test). The row is the package's
+    own (same load id) and the replayed job writes it again, so it is removed first."""
+    load_ids = pipeline.list_normalized_load_packages()
+    if not load_ids:
+        return
+    with pipeline.sql_client() as client:
+        table = client.make_qualified_table_name("_dlt_pipeline_state")
+        try:
+            for load_id in load_ids:
+                client.execute_sql(f"delete from {table} where _dlt_load_id = %s", load_id)
+        except DatabaseUndefinedRelation:
+            pass  # the package's state was the first: nothing loaded yet
 
 
 def _drop_committed_extracts(pipeline: dlt.Pipeline) -> None:
