@@ -46,6 +46,23 @@ def configured(sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     return env
 
 
+@pytest.fixture
+def callrail(configured: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> str:
+    """The sources pointed at the stand-ins, with small pages so that paging and request counts
+    have something to show at this scale. Returns the CallRail base URL."""
+    monkeypatch.setenv("SOURCES__CALLRAIL__PER_PAGE", "20")
+    return configured["SOURCES__CALLRAIL__BASE_URL"]
+
+
+@pytest.fixture
+def ghl(configured: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> str:
+    """The sources pointed at the stand-ins, with small pages so that paging, the deletion probe
+    and request counts have something to show at this scale. Returns the GHL base URL."""
+    monkeypatch.setenv("SOURCES__GOHIGHLEVEL__CONTACTS_PAGE_LIMIT", "5")
+    monkeypatch.setenv("SOURCES__GOHIGHLEVEL__OPPORTUNITIES_PAGE_LIMIT", "20")
+    return configured["SOURCES__GOHIGHLEVEL__BASE_URL"]
+
+
 def sync_process(vendor: str, env: dict[str, str], *, merge_output: bool) -> subprocess.Popen[str]:
     """`lazi sync <vendor>` as its own process (what schedules and the crash tests kill)."""
     return subprocess.Popen(

@@ -25,10 +25,10 @@ E164 = re.compile(r"^\+[1-9][0-9]{7,14}$")
 
 @pytest.fixture(scope="module")
 def wh(
-    pg15_cluster: LocalCluster, tmp_path_factory: pytest.TempPathFactory
+    pg_cluster: LocalCluster, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[CrmWarehouse]:
     yield from build_warehouse(
-        pg15_cluster,
+        pg_cluster,
         tmp_path_factory.mktemp("crm_contacts"),
         scale=600,
         seed=23,

@@ -214,11 +214,11 @@ def sample_differences(wh: CrmWarehouse, schema: str, model: str) -> str:
 
 @pytest.fixture(scope="module")
 def rounds(
-    pg15_cluster: LocalCluster, tmp_path_factory: pytest.TempPathFactory
+    pg_cluster: LocalCluster, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, Any]]:
     tmp: Path = tmp_path_factory.mktemp("crm_incremental")
     for wh in build_warehouse(
-        pg15_cluster, tmp, scale=300, seed=17, before_build=lambda w: deliver_new_notes(w, None)
+        pg_cluster, tmp, scale=300, seed=17, before_build=lambda w: deliver_new_notes(w, None)
     ):
         started = wh.world.now
         full_rows = {

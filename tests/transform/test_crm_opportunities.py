@@ -61,10 +61,10 @@ def deliver_notes(wh: CrmWarehouse) -> None:
 
 @pytest.fixture(scope="module")
 def wh(
-    pg15_cluster: LocalCluster, tmp_path_factory: pytest.TempPathFactory
+    pg_cluster: LocalCluster, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[CrmWarehouse]:
     yield from build_warehouse(
-        pg15_cluster,
+        pg_cluster,
         tmp_path_factory.mktemp("crm_opportunities"),
         scale=200,
         seed=31,

@@ -28,10 +28,10 @@ WINDOW = timedelta(days=7)  # var marts_attribution_window_days
 
 @pytest.fixture(scope="module")
 def wh(
-    pg15_cluster: LocalCluster, tmp_path_factory: pytest.TempPathFactory
+    pg_cluster: LocalCluster, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[CrmWarehouse]:
     yield from build_warehouse(
-        pg15_cluster, tmp_path_factory.mktemp("marts"), scale=400, seed=41, rounds=1, hours=72
+        pg_cluster, tmp_path_factory.mktemp("marts"), scale=400, seed=41, rounds=1, hours=72
     )
 
 

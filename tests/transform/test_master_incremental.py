@@ -10,6 +10,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from flows.transform import PER_LOAD_EXCLUDE
 from tests.transform.conftest import (
@@ -85,6 +86,26 @@ def awkward_changes(warehouse: StWarehouse, round_number: int) -> None:
         col("invoices").patch(invoice["id"], {"active": False})
 
 
+def loaded_ids(warehouse: StWarehouse) -> list[str]:
+    return [r["load_id"] for r in warehouse.rows("select load_id from raw._dlt_loads")]
+
+
+def changed_records(warehouse: StWarehouse, earlier_loads: list[str]) -> int:
+    """ServiceTitan records with a new version in raw since `earlier_loads`: raw keeps at most
+    one version of a record per load, so new rows are changed records."""
+    tables = warehouse.rows(
+        "select table_name from information_schema.columns where table_schema = 'raw'"
+        " and column_name = '_dlt_load_id' and table_name like 'st\\_%%'"
+    )
+    total = 0
+    for table in tables:
+        query = sql.SQL("select count(*) as n from raw.{} where _dlt_load_id <> all(%s)").format(
+            sql.Identifier(table["table_name"])
+        )
+        total += warehouse.rows(query, (earlier_loads,))[0]["n"]
+    return total
+
+
 @pytest.fixture(scope="module")
 def incremental_rounds(st_warehouse: StWarehouse) -> dict[str, Any]:
     """A full build, then ROUNDS rounds of change → load → incremental run."""
@@ -94,22 +115,43 @@ def incremental_rounds(st_warehouse: StWarehouse) -> dict[str, Any]:
         for model in INCREMENTAL_MODELS
     }
     merged: dict[str, list[int]] = {model: [] for model in INCREMENTAL_MODELS}
+    differing: dict[str, list[int]] = {model: [] for model in INCREMENTAL_MODELS}
+    changed: list[int] = []
     seconds = []
     for round_number in range(ROUNDS):
         st_warehouse.world.advance(24)
         awkward_changes(st_warehouse, round_number)
+        earlier_loads = loaded_ids(st_warehouse)
         st_warehouse.load()
+        changed.append(changed_records(st_warehouse, earlier_loads))
+        snapshot_master(st_warehouse, "before_round", INCREMENTAL_MODELS)
         run = st_warehouse.run_master()
         seconds.append(run.seconds)
         for model in INCREMENTAL_MODELS:
             merged[model].append(run.rows_affected(model) or 0)
-    return {"full_rows": full_rows, "merged": merged, "seconds": seconds}
+            differing[model].append(differences(st_warehouse, "before_round", model)[1])
+    return {
+        "full_rows": full_rows,
+        "merged": merged,
+        "differing": differing,
+        "changed": changed,
+        "seconds": seconds,
+    }
 
 
 def test_incremental_runs_only_touch_what_changed(incremental_rounds: dict[str, Any]) -> None:
+    """Each round's run rewrites no more rows than the round changed: the rows whose values
+    differ afterwards, plus one per raw record with a new version (a change may leave the
+    model's values as they were, e.g. a field the model does not read). A run that redid the
+    table, or all of it but a few rows, exceeds that bound, which stays far below the table."""
     full, merged = incremental_rounds["full_rows"], incremental_rounds["merged"]
+    differing, changed = incremental_rounds["differing"], incremental_rounds["changed"]
+    assert all(changed), changed  # every round loaded changes
     for model in INCREMENTAL_MODELS:
-        assert max(merged[model]) < full[model], (model, merged[model], full[model])
+        for round_number, rows in enumerate(merged[model]):
+            bound = differing[model][round_number] + changed[round_number]
+            assert rows <= bound, (model, round_number, rows, differing[model], changed)
+            assert bound < full[model] // 2, (model, round_number, bound, full[model])
     assert sum(merged["invoices"]) > 0 and sum(merged["customers"]) > 0
 
 
