@@ -23,6 +23,7 @@ from lazi import ingest
 from lazi.children import die_with_parent
 from lazi.config import PROJECT_ROOT, mask_secrets
 from lazi.db import warehouse
+from lazi.db.fetch import fetch_value
 from lazi.db.migrate import migrate
 from lazi.db.report import summarize
 from lazi.errors import LaziError
@@ -47,7 +48,7 @@ def prepare_warehouse() -> dict[str, Any]:
     started = datetime.now(UTC)
     result = migrate(wh.url)
     with warehouse.connect(wh.url, autocommit=True) as conn:
-        partitions = conn.execute("select audit.ensure_partitions()").fetchone()[0]
+        partitions = fetch_value(conn, "select audit.ensure_partitions()")
         conn.execute(
             """
             insert into sync.inbound_log (

@@ -422,8 +422,8 @@ def reporting(board: Board = BOARD, stream: TextIO | None = None) -> Iterator[No
         clearing = _ClearingFilter(reporter)
         for handler in handlers:
             handler.addFilter(clearing)
-        sys.stdout = _ClearingStream(sys.stdout, reporter)  # type: ignore[assignment]
-        sys.stderr = _ClearingStream(sys.stderr, reporter)  # type: ignore[assignment]
+        sys.stdout = _ClearingStream(sys.stdout, reporter)
+        sys.stderr = _ClearingStream(sys.stderr, reporter)
     reporter.start()
     try:
         yield

@@ -20,7 +20,8 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from enum import Enum, auto
+from typing import Any, Final
 
 import pyarrow as pa
 
@@ -84,11 +85,13 @@ class _End:
     pass
 
 
-class _NotReady:
-    pass
+class _NotReady(Enum):
+    """`take`'s answer while nothing is made yet; an enum, so that `is NOT_READY` narrows."""
+
+    NOT_READY = auto()
 
 
-NOT_READY = _NotReady()
+NOT_READY: Final = _NotReady.NOT_READY
 
 
 class Feeds:

@@ -45,6 +45,7 @@ from dlt_pipelines.common.resource import SPOOL
 from dlt_pipelines.common.rows import LATEST_FIRST
 from dlt_pipelines.common.stats import EndpointStats, RunStats
 from lazi.config import mask_secrets, package_bytes, state_dir
+from lazi.db.fetch import fetch_value
 from lazi.db.warehouse import as_role
 
 log = logging.getLogger("lazi.sources")
@@ -220,7 +221,7 @@ def _pipelines_dir(books: psycopg.Connection) -> Path:
     """dlt's working folder, one per warehouse database (sync.warehouse_identity): local state
     left by a run against another database, even one since dropped and made again under the same
     name, must never stand in for this one's cursors."""
-    identity = books.execute("select id from sync.warehouse_identity").fetchone()[0]
+    identity = fetch_value(books, "select id from sync.warehouse_identity")
     return state_dir() / "dlt" / str(identity)
 
 

@@ -14,6 +14,7 @@ import psycopg
 from psycopg import sql
 
 from dlt_pipelines.common.rows import LATEST_FIRST, RawTable
+from lazi.db.fetch import fetch_value
 
 
 def missing_records(
@@ -48,7 +49,7 @@ def missing_records(
         column=sql.Identifier(column),
     )
     with psycopg.connect(warehouse_url) as conn:
-        exists = conn.execute("select to_regclass(%s)", (f"raw.{table.name}",)).fetchone()[0]
+        exists = fetch_value(conn, "select to_regclass(%s)", (f"raw.{table.name}",))
         if exists is None:
             return []
         params = (scope, seen, None if bound is None else str(bound), bound)

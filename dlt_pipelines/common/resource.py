@@ -18,6 +18,7 @@ from typing import Any, BinaryIO
 
 import dlt
 import pyarrow as pa
+from dlt.common.schema.typing import TSchemaContractDict
 from dlt.extract.resource import DltResource
 
 from dlt_pipelines.common import copy_text
@@ -27,7 +28,11 @@ from dlt_pipelines.common.stats import RunStats
 
 __all__ = ["SPOOL", "Page", "PageSource", "once_per_run", "raw_resource"]
 
-SCHEMA_CONTRACT = {"tables": "evolve", "columns": "evolve", "data_type": "freeze"}
+SCHEMA_CONTRACT: TSchemaContractDict = {
+    "tables": "evolve",
+    "columns": "evolve",
+    "data_type": "freeze",
+}
 LOAD_ID = "_dlt_load_id"
 SPOOL = "spool"  # CSV files between writing and dlt's import; emptied at the start of a run
 FILE_BYTES = 32 << 20
@@ -45,7 +50,7 @@ def raw_resource(table: RawTable, endpoint: str, pages: PageSource, stats: RunSt
         primary_key=table.version_key,
         write_disposition={"disposition": "merge", "strategy": "insert-only"},
         columns={**table.dlt_columns(), LOAD_ID: {"data_type": "text", "nullable": False}},
-        schema_contract=SCHEMA_CONTRACT,  # type: ignore[arg-type]
+        schema_contract=SCHEMA_CONTRACT,
     )
     def _rows() -> Iterator[Any]:
         nonlocal feed

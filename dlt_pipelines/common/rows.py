@@ -25,6 +25,8 @@ from typing import Any, Literal
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
+from dlt.common.data_types import TDataType
+from dlt.common.schema.typing import TTableSchemaColumns
 
 # Which of a record's versions is its latest: the one the vendor modified last (a stale read
 # delivered after a newer one does not win), then the one loaded last (the only order when the
@@ -45,7 +47,7 @@ _ARROW: dict[str, pa.DataType] = {
     "double": pa.float64(),
 }
 _ZONED_ISO = r"^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d{1,6})?)?(Z|[+-]\d\d:?\d\d)$"
-_DLT: dict[str, str] = {
+_DLT: dict[str, TDataType] = {
     "bigint": "bigint",
     "text": "text",
     "decimal": "decimal",
@@ -94,8 +96,8 @@ class RawTable:
         returns to an earlier content is a new version."""
         return [self.scope_column, self.id_column, "_dlt_load_id", "content_hash"]
 
-    def dlt_columns(self) -> dict[str, dict[str, Any]]:
-        hints: dict[str, dict[str, Any]] = {
+    def dlt_columns(self) -> TTableSchemaColumns:
+        hints: TTableSchemaColumns = {
             self.scope_column: {"data_type": _DLT[self.scope_type], "nullable": False},
             self.id_column: {"data_type": _DLT[self.id_type], "nullable": False},
             "content_hash": {"data_type": "text", "nullable": False},
@@ -205,7 +207,7 @@ def _values(rows: list[Any], path: tuple[str, ...]) -> list[Any]:
 
 
 def _typed_column(
-    values: list[Any], kind: ColumnType, name: str, errors: list[list[str] | None]
+    values: Sequence[Any], kind: ColumnType, name: str, errors: list[list[str] | None]
 ) -> pa.Array:
     """Whole-column conversion in Arrow; only a column holding an unexpected value falls back
     to typing value by value, which names the column in those rows' `type_errors`."""
@@ -228,7 +230,7 @@ def _typed_column(
     return pa.array(typed, _ARROW[kind])
 
 
-def _bulk(values: list[Any], kind: ColumnType) -> pa.Array:
+def _bulk(values: Sequence[Any], kind: ColumnType) -> pa.Array:
     if kind == "json":
         return pa.array(
             [None if v is None else orjson.dumps(v).decode() for v in values], pa.string()
@@ -293,10 +295,10 @@ def _convert(value: Any, kind: ColumnType) -> Any:
     if kind == "decimal":
         if isinstance(value, bool) or not isinstance(value, int | float | str):
             raise TypeError("not a number")
-        number = Decimal(str(value))
-        if not number.is_finite():
+        amount = Decimal(str(value))
+        if not amount.is_finite():
             raise ValueError("not finite")
-        return str(number)
+        return str(amount)
     if kind == "double":
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise TypeError("not a number")

@@ -17,8 +17,8 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Generator, Iterator, Sequence
+from typing import Any, TypeVar
 
 import dlt
 import httpx
@@ -251,7 +251,12 @@ def _changed_contacts(
             yield Page(loc, gone, deleted=True)
 
 
-def _as_pages(scope: str, records: Iterator[list[dict[str, Any]]]) -> Iterator[Page]:
+Returned = TypeVar("Returned")
+
+
+def _as_pages(
+    scope: str, records: Generator[list[dict[str, Any]], None, Returned]
+) -> Generator[Page, None, Returned]:
     """Wrap a generator of record lists into Pages, passing its return value through."""
     while True:
         try:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -106,7 +106,8 @@ def search_contacts(
     search_after: list[Any] | None = None
     page = 1
     while True:
-        request = {**body, **({"searchAfter": search_after} if search_after else {"page": page})}
+        paging: dict[str, Any] = {"searchAfter": search_after} if search_after else {"page": page}
+        request = {**body, **paging}
         data = client.request("POST", CONTACTS_SEARCH_PATH, json=request, endpoint=endpoint) or {}
         contacts = data.get("contacts") or []
         cursor = data.get("searchAfter") or (contacts[-1].get("searchAfter") if contacts else None)
@@ -262,7 +263,7 @@ def probe_deletions(
     *,
     page_limit: int,
     endpoint: str,
-) -> Iterator[list[dict[str, Any]]]:
+) -> Generator[list[dict[str, Any]], None, ProbeResult]:
     """Find contacts deleted at the vendor among `expected` (id -> dateAdded of every contact that
     should be live). Yields the contacts that listing a narrowed range returned; returns a
     ProbeResult (use `result = yield from probe_deletions(...)`).

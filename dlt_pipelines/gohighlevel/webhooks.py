@@ -124,7 +124,7 @@ class Store:
         self._slots = asyncio.Semaphore(size)
 
     async def _connect(self) -> psycopg.AsyncConnection[Any]:
-        kwargs = {"options": self._options} if self._options else {}
+        kwargs: dict[str, Any] = {"options": self._options} if self._options else {}
         return await psycopg.AsyncConnection.connect(
             self._url, autocommit=True, connect_timeout=10, **kwargs
         )

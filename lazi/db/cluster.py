@@ -290,9 +290,12 @@ class LocalCluster:
 
     def _run(self, args: list[str], *, what: str) -> str:
         os_user = _server_os_user()
-        kwargs: dict[str, object] = {}
+        # None (subprocess's defaults) keeps our own user and groups
+        user: int | None = None
+        group: int | None = None
+        extra_groups: list[int] | None = None
         if os_user is not None:
-            kwargs = {"user": os_user.pw_uid, "group": os_user.pw_gid, "extra_groups": []}
+            user, group, extra_groups = os_user.pw_uid, os_user.pw_gid, []
         result = subprocess.run(
             args,
             capture_output=True,
@@ -300,7 +303,9 @@ class LocalCluster:
             check=False,
             cwd=tempfile.gettempdir(),
             env={**os.environ, "LC_ALL": "C"},
-            **kwargs,  # type: ignore[arg-type]
+            user=user,
+            group=group,
+            extra_groups=extra_groups,
         )
         if result.returncode != 0:
             detail = _last_line(result.stderr) or _last_line(result.stdout)

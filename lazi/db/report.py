@@ -7,11 +7,13 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from lazi.db.fetch import fetch_value
+
 WAREHOUSE_SCHEMAS = ("raw", "staging", "master", "crm", "marts", "workflow", "sync", "audit")
 
 
 def summarize(conn: psycopg.Connection) -> dict[str, Any]:
-    tables = dict(
+    tables: dict[str, int] = dict(
         conn.execute(
             """
             select nsp.nspname, count(*)
@@ -96,7 +98,7 @@ def flagged_records(conn: psycopg.Connection) -> list[tuple[str, int]]:
             id=sql.Identifier(record_id),
             latest_first=sql.SQL(LATEST_FIRST),
         )
-        flagged = conn.execute(query).fetchone()[0]
+        flagged = fetch_value(conn, query)
         if flagged:
             counts.append((table, flagged))
     return counts

@@ -39,13 +39,13 @@ def endpoint() -> Endpoint:
     from dlt_pipelines.callrail.helpers import token_auth
     from dlt_pipelines.callrail.settings import DEFAULT_BASE_URL
 
-    api_key = dlt.secrets.get("sources.callrail.api_key")
+    api_key: str | None = dlt.secrets.get("sources.callrail.api_key")
     if not api_key:
         raise LaziError(
             "no CallRail credentials: set SOURCES__CALLRAIL__API_KEY (see README) to push "
             "to CallRail"
         )
-    base_url = dlt.config.get("sources.callrail.base_url") or DEFAULT_BASE_URL
+    base_url: str = dlt.config.get("sources.callrail.base_url") or DEFAULT_BASE_URL
     return Endpoint(str(base_url), dict(token_auth(str(api_key)).headers()))
 
 

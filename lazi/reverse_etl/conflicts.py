@@ -16,6 +16,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from lazi.db.fetch import fetch_value
 from lazi.reverse_etl.queue import Claim
 from lazi.reverse_etl.targets import Target
 
@@ -129,7 +130,8 @@ def resolve(conn: psycopg.Connection, conflict_id: int, keep: str, by: str) -> i
         if keep == "remote":
             return None
         payload = {name: sides["warehouse"] for name, sides in (warehouse or {}).items()}
-        return conn.execute(
+        return fetch_value(
+            conn,
             """
             insert into sync.outbound_queue (
                 target_system, entity_type, entity_id, scope, operation, payload, read_state,
@@ -146,4 +148,4 @@ def resolve(conn: psycopg.Connection, conflict_id: int, keep: str, by: str) -> i
                 Jsonb(remote or {}),
                 f"conflict:{conflict_id}",
             ),
-        ).fetchone()[0]
+        )

@@ -7,6 +7,7 @@ from dataclasses import asdict
 from typing import Any
 
 from lazi.db import warehouse
+from lazi.db.fetch import fetch_value
 from lazi.errors import LaziError
 from lazi.reverse_etl import enqueue, worker
 from lazi.reverse_etl.targets import Target, all_targets
@@ -35,7 +36,7 @@ def push(
     with warehouse.connect(warehouse.as_role(url, worker.ROLE), autocommit=True) as conn:
         for target in targets:
             relation = ".".join(target.model)
-            if conn.execute("select to_regclass(%s)", (relation,)).fetchone()[0] is None:
+            if fetch_value(conn, "select to_regclass(%s)", (relation,)) is None:
                 raise LaziError(
                     f"{relation} does not exist yet: build it first (lazi run, or dbt build "
                     f"--select {target.model[1]})"

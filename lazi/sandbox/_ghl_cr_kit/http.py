@@ -312,7 +312,7 @@ def assemble_app(
     write_log: WriteLog,
     warm: Callable[[], None],
     http_error: Callable[[Request, Any], Awaitable[Response]],
-    gate: tuple[type, dict[str, Any]],
+    gate: tuple[Callable[..., ASGIApp], dict[str, Any]],
     render_error: Callable[[int, Scope], Rendered],
     drift: Callable[[Any], Any],
 ) -> FastAPI:

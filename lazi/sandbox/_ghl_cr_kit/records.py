@@ -417,12 +417,14 @@ def select(
     if predicate is None:
         first = min(start + offset, hi)
         last = min(first + limit, hi)
-        records = [r for r in (get(keys[i][-1]) for i in range(first, last)) if r is not None]
+        records: list[Record] = [
+            r for r in (get(keys[i][-1]) for i in range(first, last)) if r is not None
+        ]
         return Page(records, hi - lo, last < hi, first - lo)
     total = 0
     rank_of_start = 0
     skipped = 0
-    records: list[Record] = []
+    records = []
     has_more = False
     for i in range(lo, hi):
         record = get(keys[i][-1])

@@ -156,7 +156,7 @@ def int_param(request: Request, name: str, default: int) -> int:
     """Rails' to_i: junk reads as the default rather than failing the request."""
     raw = last_param(request, name)
     try:
-        return int(raw) if raw not in (None, "") else default
+        return int(raw) if raw else default
     except ValueError:
         return default
 

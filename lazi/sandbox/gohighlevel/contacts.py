@@ -164,7 +164,7 @@ async def list_contacts(request: Request) -> Response:
     try:
         limit = int(float(params.get("limit", "20")))
         start_after = params.get("startAfter")
-        start_after_ms = int(float(start_after)) if start_after not in (None, "") else None
+        start_after_ms = int(float(start_after)) if start_after else None
     except ValueError:
         return unprocessable(["limit must be a number conforming to the specified constraints"])
     if limit > LIST_MAX_LIMIT:

@@ -9,13 +9,17 @@ World, as ServiceTitan joins them server-side. Integer ids that C# declares as n
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, overload
 
 Record = dict[str, Any]
 _BU_ADDRESS = ("street", "unit", "city", "state", "zip", "country")
 _CUSTOMER_ADDRESS = (*_BU_ADDRESS, "latitude", "longitude")
 
 
+@overload
+def _pick(source: Record, keys: tuple[str, ...]) -> Record: ...
+@overload
+def _pick(source: Record | None, keys: tuple[str, ...]) -> Record | None: ...
 def _pick(source: Record | None, keys: tuple[str, ...]) -> Record | None:
     return None if source is None else {k: source.get(k) for k in keys}
 
@@ -36,6 +40,10 @@ class _Lookups:
         return self._memo[key]
 
 
+@overload
+def _named(ref: Record) -> Record: ...
+@overload
+def _named(ref: Record | None) -> Record | None: ...
 def _named(ref: Record | None) -> Record | None:
     return None if ref is None else {"id": ref.get("id"), "name": ref.get("name")}
 

@@ -39,14 +39,13 @@ def parse_datetime(text: str) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value.replace("z", "Z"))
     except ValueError:
-        parsed = None
         for fmt in _US_FORMATS:
             try:
                 parsed = datetime.strptime(value, fmt)
                 break
             except ValueError:
                 continue
-        if parsed is None:
+        else:
             raise
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)

@@ -7,10 +7,14 @@ start) plus the changes made since (advance() and writes), which live in overlay
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import cached_property
 
+import numpy as np
+
 from .callrail import CrAccount
+from .changes import TenantState
 from .changes import advance as run_advance
 from .clock import DAY, from_ms, to_ms
 from .collection import Collection, Table
@@ -88,7 +92,7 @@ class World:
         self.st: dict[int, StTenant] = {}
         self.tenant_names: dict[int, str] = {}
         # state advance() carries between calls (open jobs, unpaid invoices, new people)
-        self.change_state: dict[int, object] = {}
+        self.change_state: dict[int, TenantState] = {}
         self.next_person = 2 * self.scale  # [0, scale) customers, [scale, 2*scale) leads
         self.refs: dict[int, RefData] = {}
         self.ghl: dict[str, GhlLocation] = {}
@@ -108,7 +112,7 @@ class World:
             acc = CrAccount(self.seed, tn, st, self.tenant_names[st.tenant_id])
             self.cr[acc.account_id] = acc
         self._collections: dict[tuple[str, str, object], Collection] = {}
-        self._tables: dict[tuple[str, object], dict[str, Table]] = {}
+        self._tables: dict[tuple[str, object], Mapping[str, Table]] = {}
         self._truth: Truth | None = None
 
     # ---- clock ---------------------------------------------------------------------
@@ -196,20 +200,20 @@ class World:
     def _table(self, vendor: str, name: str, scope: object) -> Table:
         try:
             if vendor == "servicetitan" and name not in StTenant.COLLECTIONS:
-                return self.refs[scope].tables[name]
+                return self.refs[_tenant_id(scope)].tables[name]
             return self._scope_tables(vendor, scope)[name]
         except KeyError:
             raise KeyError(f"unknown collection {(vendor, name, scope)!r}") from None
 
-    def _scope_tables(self, vendor: str, scope: object) -> dict[str, Table]:
+    def _scope_tables(self, vendor: str, scope: object) -> Mapping[str, Table]:
         key = (vendor, scope)
         if key not in self._tables:
             if vendor == "servicetitan":
-                self._tables[key] = self.st[scope].tables()
+                self._tables[key] = self.st[_tenant_id(scope)].tables()
             elif vendor == "gohighlevel":
-                self._tables[key] = self.ghl[scope].tables(self.t0)
+                self._tables[key] = self.ghl[_account_id(scope)].tables(self.t0)
             elif vendor == "callrail":
-                self._tables[key] = self.cr[scope].tables(self.t0)
+                self._tables[key] = self.cr[_account_id(scope)].tables(self.t0)
             else:
                 raise KeyError(vendor)
         return self._tables[key]
@@ -219,3 +223,17 @@ class World:
         if self._truth is None:
             self._truth = Truth(self)
         return self._truth
+
+
+def _tenant_id(scope: object) -> int:
+    """ServiceTitan scopes are tenant ids (ints); any other scope names no tenant."""
+    if not isinstance(scope, int | np.integer):
+        raise KeyError(scope)
+    return int(scope)
+
+
+def _account_id(scope: object) -> str:
+    """GoHighLevel location and CallRail account ids are strings."""
+    if not isinstance(scope, str):
+        raise KeyError(scope)
+    return scope

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from decimal import Decimal
+from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -119,37 +120,37 @@ class Advance:
     def schedule_st(self, st: StTenant) -> None:
         rate = max(st.n_c, 50) / 1000  # per-day activity scales with the customer base
         for _ in range(self.n(rate * 1.2)):
-            self.at(lambda ms, st=st: self.new_customer(st, ms))
+            self.at(partial(self.new_customer, st))
         for _ in range(self.n(rate * 2.4)):
-            self.at(lambda ms, st=st: self.new_job(st, ms))
+            self.at(partial(self.new_job, st))
         for _ in range(self.n(rate * 2.4)):
-            self.at(lambda ms, st=st: self.complete_job(st, ms))
+            self.at(partial(self.complete_job, st))
         for _ in range(self.n(rate * 0.8)):
-            self.at(lambda ms, st=st: self.late_payment(st, ms))
+            self.at(partial(self.late_payment, st))
         for _ in range(self.n(rate * 0.8)):
-            self.at(lambda ms, st=st: self.edit_customer(st, ms))
+            self.at(partial(self.edit_customer, st))
         for _ in range(self.n(rate * 0.3)):
-            self.at(lambda ms, st=st: self.deactivate_customer(st, ms))
+            self.at(partial(self.deactivate_customer, st))
         for _ in range(self.n(rate * 0.3)):
-            self.at(lambda ms, st=st: self.delete_contact(st, ms))
+            self.at(partial(self.delete_contact, st))
         if self.r.chance(30):
-            self.at(lambda ms, st=st: self.edit_technician(st, ms))
+            self.at(partial(self.edit_technician, st))
 
     def schedule_ghl(self, loc: GhlLocation) -> None:
         rate = max(loc.st.n_c, 50) / 1000
         for _ in range(self.n(rate * 1.5)):
-            self.at(lambda ms, loc=loc: self.move_opportunity(loc, ms))
+            self.at(partial(self.move_opportunity, loc))
         for _ in range(self.n(rate * 1.0)):
-            self.at(lambda ms, loc=loc: self.tag_contact(loc, ms))
+            self.at(partial(self.tag_contact, loc))
         for _ in range(self.n(rate * 1.0)):
-            self.at(lambda ms, loc=loc: self.add_note(loc, ms))
+            self.at(partial(self.add_note, loc))
         for _ in range(self.n(rate * 0.2)):
-            self.at(lambda ms, loc=loc: self.delete_contact_ghl(loc, ms))
+            self.at(partial(self.delete_contact_ghl, loc))
 
     def schedule_cr(self, account: str) -> None:
         rate = max(self.w.cr[account].st.n_c, 50) / 1000
         for _ in range(self.n(rate * 1.5)):
-            self.at(lambda ms, a=account: self.late_call_edit(a, ms))
+            self.at(partial(self.late_call_edit, account))
 
     # ---- helpers -------------------------------------------------------------------
     def pick_live(
@@ -218,7 +219,7 @@ class Advance:
         for ctype, value in (("MobilePhone", p.phone), ("Email", p.email)):
             ci = contacts.new_index()
             rec = st.contact_record(
-                contacts.table.id_of(ci),
+                contacts.table.int_id_of(ci),
                 ctype,
                 value,
                 self.r,
@@ -232,7 +233,7 @@ class Advance:
         lcontacts = self.col("servicetitan", "location_contacts", tid)
         lci = lcontacts.new_index()
         rec = st.contact_record(
-            lcontacts.table.id_of(lci),
+            lcontacts.table.int_id_of(lci),
             "Phone",
             p.phone,
             self.r,
@@ -272,7 +273,7 @@ class Advance:
         created = ms
         j = Job(
             k=k,
-            id=jobs.table.id_of(k),
+            id=jobs.table.int_id_of(k),
             number=str(10_001 + k),
             status=SCHEDULED,
             touch=ms,
@@ -383,7 +384,7 @@ class Advance:
         self.commit(assigns, bi, asg, ms)
         _state(self.w, st).assignments_of[appt["id"]] = [bi]
         inv = st.invoice(0)
-        inv.update(self._invoice_fields(st, j, invoices.table.id_of(vi), cust, loc_id, []))
+        inv.update(self._invoice_fields(st, j, invoices.table.int_id_of(vi), cust, loc_id, []))
         inv.update(
             {
                 "createdOn": iso_z(ms),
@@ -544,7 +545,7 @@ class Advance:
         k = st.job_index(inv["job"]["id"])
         j = _state(self.w, st).inserted.get(k) or st.job(k)
         j = replace(j, cust=0)
-        rec = st.payment_record(payments.table.id_of(pi), j, inv["id"], balance, ms, ms, self.r)
+        rec = st.payment_record(payments.table.int_id_of(pi), j, inv["id"], balance, ms, ms, self.r)
         rec["customer"] = dict(inv["customer"])
         self.commit(payments, pi, rec, ms)
         inv.update({"balance": "0.00", "paidOn": iso_z(ms), "syncStatus": "Posted"})
@@ -697,7 +698,7 @@ class Advance:
         if rec is None:
             return
         _, call = rec
-        idx = calls.index_of(call["id"])
+        idx = calls.existing_index(call["id"])
         if call["lead_status"] == "good_lead":
             value = f"{self.r.between(15, 900) * 5}.00"
             call.update(

@@ -80,6 +80,13 @@ class Table:
     def id_of(self, idx: int) -> object:
         return self.hooks.id_of(idx)
 
+    def int_id_of(self, idx: int) -> int:
+        """id_of where the vendor's ids are numbers (ServiceTitan)."""
+        record_id = self.id_of(idx)
+        if not isinstance(record_id, int):
+            raise TypeError(f"{self.key}: id {record_id!r} is not a number")
+        return record_id
+
     def idx_of(self, record_id: object) -> int | None:
         return self.hooks.idx_of(record_id)
 
@@ -198,6 +205,13 @@ class Collection:
         idx = self.table.idx_of(record_id)
         if idx is None or idx >= self._n:
             return None
+        return idx
+
+    def existing_index(self, record_id: object) -> int:
+        """index_of for a record just read from this collection, which must be there."""
+        idx = self.index_of(record_id)
+        if idx is None:
+            raise KeyError(f"{self.key}: no record {record_id!r}")
         return idx
 
     def _current(self, idx: int) -> Record:

@@ -12,6 +12,7 @@ changes stay what they were.
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 from typing import TYPE_CHECKING
 
 from .clock import DAY, HOUR, iso_local, parse_iso
@@ -62,7 +63,8 @@ def codecs(seed: int, account_no: int) -> dict[str, IdCodec]:
 
 def users(acc: CrAccount, t0: int) -> tuple[list[Record], list[int]]:
     """The tenant's office staff as CallRail users (technicians have no CallRail login)."""
-    rows, ms = [], []
+    rows: list[Record] = []
+    ms: list[int] = []
     employees = acc.st.ref.tables["employees"]
     for idx in range(employees.n_base):
         emp = employees.base_record(idx)
@@ -196,9 +198,7 @@ def schedule(adv: Advance, acc: CrAccount) -> None:
         for _ in range(max(count, 1 if adv.days >= 1 / 24 else 0)):
             ms = adv.t0 + 1 + r.below(adv.t1 - adv.t0 - 1)
             event_rng = Rng(adv.w.seed, S["text-advance"], r.next())
-            adv.events.append(
-                (ms, len(adv.events), lambda ms, f=kind, e=event_rng: f(adv, acc, e, ms))
-            )
+            adv.events.append((ms, len(adv.events), partial(kind, adv, acc, event_rng)))
 
 
 def _reply(adv: Advance, acc: CrAccount, r: Rng, ms: int) -> None:
@@ -220,7 +220,7 @@ def _reply(adv: Advance, acc: CrAccount, r: Rng, ms: int) -> None:
     rec["recent_messages"] = [message, *rec["recent_messages"]][:RECENT_MESSAGES]
     rec["last_message_at"] = message["created_at"]
     rec["state"] = "active"
-    adv.commit(texts, texts.index_of(rec["id"]), rec, ms)
+    adv.commit(texts, texts.existing_index(rec["id"]), rec, ms)
 
 
 def _open(adv: Advance, acc: CrAccount, r: Rng, ms: int) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import overload
 
 import numpy as np
 
@@ -11,6 +12,10 @@ from .rand import mix, mix_np
 NpOrInt = np.ndarray | int
 
 
+@overload
+def umod(h: np.ndarray, m: NpOrInt) -> np.ndarray: ...
+@overload
+def umod(h: int, m: NpOrInt) -> int: ...
 def umod(h: NpOrInt, m: NpOrInt) -> NpOrInt:
     """h mod m as a signed value, for numpy (uint64 hashes) and plain ints alike.
 

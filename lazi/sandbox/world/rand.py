@@ -10,7 +10,7 @@ from __future__ import annotations
 import zlib
 from bisect import bisect_right
 from collections.abc import Sequence
-from typing import TypeVar
+from typing import TypeVar, overload
 
 import numpy as np
 
@@ -47,6 +47,10 @@ def mix_np(seed: int, stream: int, index: np.ndarray) -> np.ndarray:
     return z ^ (z >> np.uint64(31))
 
 
+@overload
+def bucket(h: np.ndarray, cumulative_pct: Sequence[int]) -> np.ndarray: ...
+@overload
+def bucket(h: int, cumulative_pct: Sequence[int]) -> int: ...
 def bucket(h: int | np.ndarray, cumulative_pct: Sequence[int]) -> int | np.ndarray:
     """Map a hash to a category by cumulative percentages (shared by scalar and numpy paths)."""
     pct = h % 10000

@@ -629,7 +629,8 @@ class RefBuilder:
             ("Electrical Parts", "Materials"),
             ("Consumables", "Materials"),
         ]
-        rows, ms = [], []
+        rows: list[Record] = []
+        ms: list[int] = []
         for i, (name, ctype) in enumerate(cats):
             r = self._rng("cat", i)
             created, modified = self._times(r)

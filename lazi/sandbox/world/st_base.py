@@ -5,15 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 from .clock import DAY, HOUR
-from .layout import Hashes
+from .collection import Record
+from .layout import Children, Hashes
 from .people import Person, make_person
 from .rand import stream_id
 from .servicetitan_ref import (
     CAMPAIGNS,
     JOB_TYPES,
     RefData,
+    Sku,
     st_id_base,
 )
 
@@ -183,6 +188,23 @@ class StBase:
         self.tj0 = min(t0 + max(60 * DAY, self.step_c + 17 * DAY), t1 - 30 * DAY)
         self.step_j = max(1, (t1 - HOUR - self.tj0) // self.n_j)
         self.cache_job = lru_cache(maxsize=8192)(self._job)
+
+    if TYPE_CHECKING:
+        # What the mixins use of each other, all defined on StTenant; declared here so that each
+        # mixin type-checks on its own.
+        @property
+        def job_cols(self) -> dict[str, np.ndarray]: ...
+        @property
+        def locs(self) -> Children: ...
+        @property
+        def calls_ch(self) -> Children: ...
+        @property
+        def equipment_ch(self) -> Children: ...
+        def _job(self, k: int) -> Job: ...
+        def job(self, k: int) -> Job: ...
+        def job_techs(self, k: int) -> list[int]: ...
+        def sku(self, s: int) -> Sku: ...
+        def address(self, p: Person, j: int) -> Record: ...
 
     def person(self, i: int) -> Person:
         return make_person(self.seed, self.person_base + i)

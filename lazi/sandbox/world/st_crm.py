@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cached_property
+from typing import overload
 
 import numpy as np
 
@@ -15,6 +16,10 @@ from .st_base import S, StBase
 
 
 class CrmMixin(StBase):
+    @overload
+    def cust_ms(self, i: np.ndarray) -> np.ndarray: ...
+    @overload
+    def cust_ms(self, i: int) -> int: ...
     def cust_ms(self, i: int | np.ndarray) -> int | np.ndarray:
         s = self.step_c
         return (

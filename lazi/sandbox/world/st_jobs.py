@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from functools import cached_property
+from typing import overload
 
 import numpy as np
 
@@ -39,11 +40,19 @@ from .st_base import (
 
 
 class JobsMixin(StBase):
+    @overload
+    def job_ms(self, k: np.ndarray) -> np.ndarray: ...
+    @overload
+    def job_ms(self, k: int) -> int: ...
     def job_ms(self, k: int | np.ndarray) -> int | np.ndarray:
         s = self.step_j
         hv = self.h(S["jms"], k) if isinstance(k, int) else self.h.col(S["jms"], len(k))
         return self.tj0 + k * s + s // 20 + umod(hv, max(1, s * 9 // 10))
 
+    @overload
+    def job_lag(self, k: np.ndarray) -> np.ndarray: ...
+    @overload
+    def job_lag(self, k: int) -> int: ...
     def job_lag(self, k: int | np.ndarray) -> int | np.ndarray:
         """Time from booking to the last touch of the job."""
         hv = self.h(S["jlag"], k) if isinstance(k, int) else self.h.col(S["jlag"], len(k))

@@ -7,6 +7,7 @@ advance() are reflected automatically. Aggregates are cached per world.version.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -29,7 +30,7 @@ class _TenantFacts:
     identifiers: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
 
 
-def person_of_identifiers(phones: list[str | None], emails: list[str | None]) -> int | None:
+def person_of_identifiers(phones: Sequence[str | None], emails: Sequence[str | None]) -> int | None:
     """Phones first (in order), then emails: the first identifier that names a person."""
     for ph in phones:
         p = person_of_phone(ph)
