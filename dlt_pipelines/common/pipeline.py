@@ -4,11 +4,10 @@ Crash safety rests on three things:
 - dlt commits each resource's cursor (resource state) in the same load package as its rows, and
   restores state only from completed packages, so a cursor is never ahead of the data;
 - a package left half-loaded by a kill is finished before anything new is extracted;
-- raw tables load with `insert-only` on (scope, id, load id, content hash), so a job replayed
-  after a crash adds nothing, and a trigger skips a version equal to the record's latest one, so a
-  page fetched twice adds nothing either while a record that returns to an earlier content does.
-  A table's first load (before it has that key) appends instead, and the key is built after it:
-  see `_append_until_keyed`.
+- raw tables load with `insert-only` on (scope, id, load id, content hash), and raw's own key and
+  trigger (raw_guarantees.py) keep a replayed job or a page fetched twice from adding a version.
+  A table's first load (before it has that key) appends instead, and its guarantees are made
+  right after it: see `_append_until_keyed`.
 """
 
 from __future__ import annotations
@@ -37,12 +36,12 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 from dlt.pipeline.helpers import retry_schema_update
 from psycopg import sql
 
+from dlt_pipelines.common import raw_guarantees
 from dlt_pipelines.common.config import variable
 from dlt_pipelines.common.destination import raw_postgres
 from dlt_pipelines.common.errors import SourceError
 from dlt_pipelines.common.feed import PACKAGE_BYTES, Feeds
 from dlt_pipelines.common.resource import SPOOL
-from dlt_pipelines.common.rows import LATEST_FIRST
 from dlt_pipelines.common.stats import EndpointStats, RunStats
 from lazi.config import mask_secrets, package_bytes, state_dir
 from lazi.db.fetch import fetch_value
@@ -126,6 +125,7 @@ def run_sync(
             # CSV files a killed run wrote but never handed to dlt
             shutil.rmtree(Path(pipeline.working_dir) / SPOOL, ignore_errors=True)
             source = build_source(stats, options)
+            first_loads = raw_guarantees.unguaranteed(books, _tables(source))
             _append_until_keyed(books, source)
             steps = dict.fromkeys(("extract", "normalize", "load"), 0.0)
             with _collect_rarely():
@@ -147,7 +147,7 @@ def run_sync(
                 raise cause from exc
             raise SourceError(vendor, "sync", message) from exc
         loaded = time.time()
-        _index_versions(books, stats.all())
+        raw_guarantees.guarantee(books, first_loads)
         new_versions = _count_new_versions(books, stats.all(), load_ids)
         endpoints = _record(books, run_id, vendor, options, stats.all(), new_versions, "succeeded")
         _log_run(books, run_id, vendor, options, "succeeded", endpoints=endpoints)
@@ -187,17 +187,17 @@ def _append_until_keyed(books: psycopg.Connection, source: DltSource) -> None:
     table and then insert it again (a third of a backfill's load time, measured), and maintain
     no index that a bulk load could not build faster afterwards. What a merge would have
     prevented cannot survive either: a job dlt replays after a kill copies its rows twice, and
-    `_version_key` removes such copies before it builds the key at the end of the run."""
-    keyed = {
-        name
-        for (name,) in books.execute(
-            "select tablename from pg_indexes "
-            "where schemaname = 'raw' and indexname = tablename || '_version_key'"
-        )
-    }
+    raw_guarantees removes such copies before it builds the key at the end of the run."""
+    keyed = raw_guarantees.keyed_tables(books)
     for resource in source.resources.selected.values():
         if resource.table_name not in keyed:
             resource.apply_hints(write_disposition="append")
+
+
+def _tables(source: DltSource) -> set[str]:
+    """The raw tables the source loads (each resource names its table; none computes it)."""
+    names = (resource.table_name for resource in source.resources.selected.values())
+    return {name for name in names if isinstance(name, str)}
 
 
 @contextmanager
@@ -269,6 +269,8 @@ def _drop_committed_extracts(pipeline: dlt.Pipeline) -> None:
     committed = set(pipeline.list_normalized_load_packages()) | set(
         pipeline.list_completed_load_packages()
     )
+    # Private: dlt 1.31.0 has no public call that deletes one extracted package (abort_packages
+    # deletes every pending one and rewinds the state).
     extracted = pipeline._get_normalize_storage().extracted_packages
     for load_id in set(pipeline.list_extracted_load_packages()) & committed:
         log.warning(
@@ -285,9 +287,8 @@ def _adopt_newer_package_schemas(pipeline: dlt.Pipeline) -> None:
     the pipeline's schema lacks, and normalize, which prefers the pipeline's schema, then fails
     with `Table not found` on every later run. A package schema that descends from the stored one
     is the newer of the two and replaces it."""
-    extracted = pipeline._get_normalize_storage().extracted_packages
     for load_id in sorted(pipeline.list_extracted_load_packages()):
-        package_schema = extracted.load_schema(load_id)
+        package_schema = pipeline.get_load_package_info(load_id).schema
         try:
             stored = pipeline.schemas[package_schema.name]
         except FileNotFoundError:
@@ -391,142 +392,6 @@ def _log_run(
     )
 
 
-def _index_versions(books: psycopg.Connection, endpoints: list[EndpointStats]) -> None:
-    """dlt creates raw tables without a key; a unique index on (scope, id, load id, content hash)
-    makes a replayed load job unable to add a version twice, and serves the trigger's and
-    staging's latest-version lookups (which read all versions of one record)."""
-    # The first load of a big table builds these indexes over millions of rows: with the
-    # default 64 MB they sort on disk.
-    books.execute("set maintenance_work_mem = '512MB'")
-    for table in sorted({e.table for e in endpoints}):
-        scope_column = _scope_column(books, table)
-        id_column = _id_column(books, table)
-        if scope_column is None or id_column is None:
-            continue
-        names = {
-            "table": sql.Identifier(table),
-            "scope": sql.Identifier(scope_column),
-            "id": sql.Identifier(id_column),
-        }
-        _version_key(books, table, names)
-        _skip_repeated_versions(books, table, names)
-        # The few versions with a value that could not be typed: `lazi status` counts them.
-        books.execute(
-            sql.SQL(
-                "create index if not exists {index} on raw.{table} ({scope}, {id}) "
-                "where type_errors is not null"
-            ).format(index=sql.Identifier(f"{table}_type_errors"), **names)
-        )
-        # Rows of one load: how this run counts its new versions, and dbt's incremental filter.
-        books.execute(
-            sql.SQL("create index if not exists {index} on raw.{table} (_dlt_load_id)").format(
-                index=sql.Identifier(f"{table}_load_id"), **names
-            )
-        )
-
-
-def _version_key(books: psycopg.Connection, table: str, names: dict[str, sql.Identifier]) -> None:
-    index = f"{table}_version_key"
-    found = books.execute(
-        "select indexdef from pg_indexes where schemaname = 'raw' and indexname = %s", (index,)
-    ).fetchone()
-    if found and "_dlt_load_id" in found[0]:
-        return
-    if found:
-        # Built by a version that keyed raw on (scope, id, content hash) and so could never
-        # record a return to an earlier content: its rows are unique under the new key too.
-        books.execute(sql.SQL("drop index raw.{index}").format(index=sql.Identifier(index)))
-    else:
-        _drop_repeated_versions(books, table, names)
-    books.execute(
-        sql.SQL(
-            "create unique index {index} on raw.{table} ({scope}, {id}, _dlt_load_id, content_hash)"
-        ).format(index=sql.Identifier(index), **names)
-    )
-
-
-def _drop_repeated_versions(
-    books: psycopg.Connection, table: str, names: dict[str, sql.Identifier]
-) -> None:
-    """A table's first load appends without the trigger: a job dlt replayed after a kill copied
-    its rows twice, and a page delivered again in a later package of the run repeats a version.
-    Of each run of equal consecutive versions (oldest first, as LATEST_FIRST orders them) the
-    first is kept."""
-    deleted = books.execute(
-        sql.SQL(
-            """
-            delete from raw.{table} as t using (
-                select ctid as row_ctid, content_hash, lag(content_hash) over (
-                    partition by {scope}, {id}
-                    order by modified_on nulls first, _dlt_load_id, content_hash
-                ) as previous_hash
-                from raw.{table}
-            ) as ordered
-            where t.ctid = ordered.row_ctid and ordered.content_hash = ordered.previous_hash
-            """
-        ).format(**names)
-    ).rowcount
-    if deleted:
-        log.warning("raw.%s: removed %d repeated copies of a version", table, deleted)
-
-
-def _skip_repeated_versions(
-    books: psycopg.Connection, table: str, names: dict[str, sql.Identifier]
-) -> None:
-    """A delivery is a new version only when it differs from the record's latest version, so a
-    record that returns to an earlier content (a tag added, then removed) records its return. The
-    trigger also skips a version a replayed load job delivers twice to one merge (row triggers
-    see the rows their statement inserted before; the merge's own key check does not)."""
-    trigger = f"{table}_skip_known_versions"
-    body = sql.SQL(
-        "begin "
-        "if exists (select 1 from raw.{table} where {scope} = new.{scope} and {id} = new.{id} "
-        "and _dlt_load_id = new._dlt_load_id and content_hash = new.content_hash) "
-        "then return null; end if; "
-        "if (select content_hash from raw.{table} where {scope} = new.{scope} "
-        "and {id} = new.{id} order by {latest_first} limit 1) = new.content_hash "
-        "then return null; end if; "
-        "return new; end"
-    ).format(latest_first=sql.SQL(LATEST_FIRST), **names)
-    source = body.as_string(books)
-    current = books.execute(
-        "select p.prosrc from pg_proc as p join pg_namespace as n on n.oid = p.pronamespace "
-        "where n.nspname = 'raw' and p.proname = %s",
-        (trigger,),
-    ).fetchone()
-    if current is None or current[0] != source:
-        books.execute(
-            sql.SQL(
-                "create or replace function raw.{function}() returns trigger "
-                "language plpgsql as {body}"
-            ).format(function=sql.Identifier(trigger), body=sql.Literal(source))
-        )
-    exists = books.execute(
-        "select 1 from pg_trigger where tgname = %s and tgrelid = %s::regclass",
-        (trigger, f"raw.{table}"),
-    ).fetchone()
-    if not exists:
-        books.execute(
-            sql.SQL(
-                "create or replace trigger {trigger} before insert on raw.{table} "
-                "for each row execute function raw.{function}()"
-            ).format(trigger=sql.Identifier(trigger), function=sql.Identifier(trigger), **names)
-        )
-
-
-def _id_column(books: psycopg.Connection, table: str) -> str | None:
-    row = books.execute(
-        """
-        select column_name from information_schema.columns
-        where table_schema = 'raw' and table_name = %s
-          and column_name in ('st_id', 'ghl_id', 'callrail_id')
-        limit 1
-        """,
-        (table,),
-    ).fetchone()
-    return row[0] if row else None
-
-
 def _count_new_versions(
     books: psycopg.Connection, endpoints: list[EndpointStats], load_ids: list[str]
 ) -> dict[tuple[str, str], int]:
@@ -535,7 +400,7 @@ def _count_new_versions(
     if not load_ids:
         return counts
     for table in sorted({e.table for e in endpoints}):
-        scope_column = _scope_column(books, table)
+        scope_column = raw_guarantees.scope_column(books, table)
         if scope_column is None:
             continue
         rows = books.execute(
@@ -548,19 +413,6 @@ def _count_new_versions(
         for scope, count in rows:
             counts[(table, scope)] = count
     return counts
-
-
-def _scope_column(books: psycopg.Connection, table: str) -> str | None:
-    row = books.execute(
-        """
-        select column_name from information_schema.columns
-        where table_schema = 'raw' and table_name = %s
-          and column_name in ('tenant_id', 'location_id', 'account_id')
-        order by ordinal_position limit 1
-        """,
-        (table,),
-    ).fetchone()
-    return row[0] if row else None
 
 
 def _record(

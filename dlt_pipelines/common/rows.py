@@ -4,7 +4,7 @@ A raw row is one *version* of a vendor record: the record exactly as the API sen
 jsonb), its content hash, and typed key columns. A delivery whose content differs from the
 record's *latest* version adds a row (so a record that returns to an earlier content, A -> B -> A,
 records its return); an identical re-delivery adds nothing, and existing rows are never rewritten.
-Raw's key is (scope, vendor id, load id, content hash): see `pipeline._index_versions`.
+Raw's key is (scope, vendor id, load id, content hash): see `raw_guarantees`.
 
 Typing never drops a record: a key column whose JSON value has an unexpected type is named in
 `type_errors`; it is still typed when the value has one unambiguous meaning (an id sent as "123",
@@ -92,7 +92,7 @@ class RawTable:
     def version_key(self) -> list[str]:
         """Raw's key: a version is recorded once per load. A load job dlt replays after a kill
         matches it and adds nothing; a later load that delivers the content the record already
-        has is skipped by the table's trigger (pipeline._skip_repeated_versions), while one that
+        has is skipped by the table's trigger (raw_guarantees), while one that
         returns to an earlier content is a new version."""
         return [self.scope_column, self.id_column, "_dlt_load_id", "content_hash"]
 

@@ -60,8 +60,8 @@ def sync_states(conn: psycopg.Connection) -> list[tuple[Any, ...]]:
 def flagged_records(conn: psycopg.Connection) -> list[tuple[str, int]]:
     """(raw table, records whose latest version holds a value that could not be typed, or was
     typed from another JSON type) for every raw table with such records. Cheap at any size:
-    the loader indexes the flagged versions (pipeline._index_versions), and only their records'
-    latest versions are looked up."""
+    raw indexes the flagged versions (dlt_pipelines/common/raw_guarantees.py), and only their
+    records' latest versions are looked up."""
     from dlt_pipelines.common.rows import LATEST_FIRST
 
     keyed = conn.execute(
