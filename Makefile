@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.8
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint format bench clean db-start db-stop
+.PHONY: setup run test lint typecheck format bench clean db-start db-stop
 
 # Bytecode is compiled at install: where PYTHONDONTWRITEBYTECODE is set, every process (each
 # sync, each dbt run) would otherwise compile its imports again, seconds each time.
@@ -22,15 +22,22 @@ setup: $(STAMP)
 run: setup
 	$(BIN)/lazi run
 
-test: setup
+# The checks first: a style or type error fails in a minute, not after the suite.
+test: lint typecheck
 	$(BIN)/python -m pytest
 
+# sqlfluff's dbt templater compiles the models, which asks the warehouse whether incremental
+# models exist: hence the local cluster (started if it is not running).
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/sqlfluff lint migrations --templater raw
 	$(BIN)/lazi db start >/dev/null
 	$(BIN)/python -m lazi.dbt_env $(BIN)/sqlfluff lint dbt_project
+
+# mypy's settings (packages, per-module exceptions) are in pyproject.toml.
+typecheck: setup
+	$(BIN)/mypy
 
 format: setup
 	$(BIN)/ruff format .

@@ -48,7 +48,8 @@ renamed as (
         end as stage_position,
 
         ---------- booleans
-        {{ json_flag('stage_object', 'showInFunnel', 'true') }} as is_shown_in_funnel,
+        {{ json_flag('stage_object', 'showInFunnel', 'true') }}
+            as is_shown_in_funnel,
         is_deleted,
         (
             jsonb_typeof(stage_object) <> 'object'
