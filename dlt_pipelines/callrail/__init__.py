@@ -109,7 +109,7 @@ def callrail_source(
             "callrail",
             base_url,
             auth=token_auth(api_key),
-            throttle=Layered(hourly, daily),  # type: ignore[arg-type]
+            throttle=Layered(hourly, daily),
             throttle_key=account,  # limits are per account
             error_message=error_message,
             client=http,

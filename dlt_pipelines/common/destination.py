@@ -29,6 +29,8 @@ COPY_CHUNK = 1 << 20  # dlt's CSV job hands PostgreSQL 8 KB at a time
 class CopyTextJob(RunnableLoadJob, HasFollowupJobs):
     def __init__(self, file_path: str) -> None:
         super().__init__(file_path)
+        # dlt (1.31.0) declares it None until set_run_vars hands the job its client, without
+        # Optional; narrowed here to the PostgreSQL client this destination always hands.
         self._job_client: PostgresClient = None  # type: ignore[assignment]
 
     def run(self) -> None:

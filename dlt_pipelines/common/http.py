@@ -20,7 +20,7 @@ import httpx
 import orjson
 
 from dlt_pipelines.common.errors import SourceError
-from dlt_pipelines.common.throttle import SlidingWindowThrottle, Unlimited
+from dlt_pipelines.common.throttle import Layered, SlidingWindowThrottle, Unlimited
 
 log = logging.getLogger("lazi.sources")
 
@@ -51,7 +51,7 @@ class ApiClient:
         base_url: str,
         *,
         auth: Auth,
-        throttle: SlidingWindowThrottle | Unlimited | None = None,
+        throttle: SlidingWindowThrottle | Layered | Unlimited | None = None,
         throttle_key: str = "",
         timeout_s: float = 100.0,
         max_attempts: int = 8,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Iterator
-from typing import TypeVar
+from typing import TypeVar, cast
 
 T = TypeVar("T")
 _DONE = object()
@@ -89,7 +89,7 @@ def prefetch(
                 return
             if isinstance(item, BaseException):
                 raise item
-            yield item  # type: ignore[misc]
+            yield cast(T, item)  # neither _DONE nor an exception: one of `pages`
     finally:
         with changed:
             stopped = True

@@ -106,7 +106,7 @@ def gohighlevel_source(
             "gohighlevel",
             base_url,
             auth=location_auth(loc["token"]),
-            throttle=throttle,  # type: ignore[arg-type]
+            throttle=throttle,
             throttle_key=loc["location_id"],  # limits are per app and location
             error_message=error_message,
             client=http,

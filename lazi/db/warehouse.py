@@ -6,6 +6,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import quote
 
 import psycopg
@@ -90,7 +91,7 @@ TRANSIENT_FAILURES = (
 )
 
 
-def connect(url: str, *, wait_s: float = 0, **kwargs: object) -> psycopg.Connection:
+def connect(url: str, *, wait_s: float = 0, **kwargs: Any) -> psycopg.Connection:
     """Connect, turning failures into one line that names the server but never the password.
 
     With `wait_s`, a failure that can heal (see TRANSIENT_FAILURES) is retried for up to that
@@ -101,7 +102,7 @@ def connect(url: str, *, wait_s: float = 0, **kwargs: object) -> psycopg.Connect
     told = False
     while True:
         try:
-            conn = psycopg.connect(url, **kwargs)  # type: ignore[arg-type]
+            conn = psycopg.connect(url, **kwargs)
             break
         except psycopg.OperationalError as exc:
             failure = _connection_failed(url, exc)

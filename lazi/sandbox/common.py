@@ -232,6 +232,8 @@ def _conn_key(server: Any, client: Any) -> tuple[Any, Any]:
 
 
 class _TrackingH11Protocol(H11Protocol):
+    # Narrower than asyncio.Protocol's BaseTransport, as uvicorn's own override is (uvicorn
+    # ignores the same error): the server always hands a protocol a full Transport.
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         _TRANSPORTS[_conn_key(self.server, self.client)] = transport

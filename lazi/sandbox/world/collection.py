@@ -151,6 +151,8 @@ class LazyTable(Table):
         self._ms = ms
         self._deleted = deleted
 
+    # mypy rejects a cached_property over the base class's plain attribute, which is what this
+    # is: computed once, then read like one.
     @cached_property
     def n_base(self) -> int:  # type: ignore[override]
         # computing it may build the parent layout, so only on first use
