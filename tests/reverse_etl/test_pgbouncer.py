@@ -3,7 +3,8 @@ runs): enqueue and two workers share one server connection, so any session state
 (a prepared statement, a session role, an advisory lock) would break or leak between them.
 
 Debian's `pgbouncer` package provides the binary; without it the tests skip with the reason,
-and under LAZI_STRICT=1 (CI) the skip is a failure, as for PostgreSQL 15."""
+and under LAZI_STRICT=1 (CI) the skip is a failure, as for PostgreSQL 15. The module also
+holds the second-run test (a reload and rebuild with no vendor change sends nothing)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from lazi.config import build_url
 from lazi.db import warehouse
 from lazi.db.cluster import SERVER_OS_USER
 from lazi.errors import LaziError
+from lazi.ingest import run_vendor
 from lazi.reverse_etl import callrail, enqueue, worker
 from lazi.reverse_etl.push import push
 from tests.conftest import free_port
@@ -181,3 +183,29 @@ def test_a_login_without_the_worker_role_is_refused_through_pgbouncer(pgbouncer:
         warehouse.connect_as(pgbouncer["superuser_url"], worker.ROLE, autocommit=True)
     password = psycopg.conninfo.conninfo_to_dict(pgbouncer["superuser_url"])["password"]
     assert password not in str(refused.value)
+
+
+def test_a_rerun_after_a_reload_and_build_with_no_vendor_change_sends_nothing(
+    fresh: CrmWarehouse,
+) -> None:
+    """What a second `lazi run` does: load CallRail again (it now holds what was pushed, so
+    the model's read_state changes) and rebuild the model; the hash covers the sent fields
+    only, so nothing is queued and nothing is sent. (Here rather than beside the other push
+    tests, whose module spends most of the stand-in's hourly request budget per account.)"""
+    clear_calls(fresh)
+    first = push(fresh.url, options=callrail_tests.FAST)
+    assert first["delivery"]["succeeded"] == len(desired(fresh))
+    before = {row["entity_id"]: row["read_state"] for row in desired(fresh)}
+    run_vendor("callrail", fresh.url, full=True)
+    fresh.dbt("build", "--select", "sync_callrail_calls")
+    after = desired(fresh)
+    assert any(before[row["entity_id"]] != row["read_state"] for row in after)
+    callrail_tests.assert_applied(fresh)
+    sent = len(writes(fresh))
+    books = statuses(fresh)
+
+    second = push(fresh.url, options=callrail_tests.FAST)
+    assert second["enqueued"] == {"callrail_calls": 0}
+    assert second["delivery"] == dict.fromkeys(second["delivery"], 0)
+    assert len(writes(fresh)) == sent
+    assert statuses(fresh) == books

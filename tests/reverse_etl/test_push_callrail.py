@@ -525,28 +525,3 @@ def test_a_persons_edit_after_the_last_read_is_kept_as_a_conflict(fresh: CrmWare
     assert read_calls(fresh)[target["entity_id"]]["lead_status"] == "good_lead"
     closed = fresh.rows("select resolution from sync.conflicts order by id")
     assert [row["resolution"] for row in closed] == ["keep_crm", "keep_remote"]
-
-
-def test_a_rerun_after_a_reload_and_build_with_no_vendor_change_sends_nothing(
-    fresh: CrmWarehouse,
-) -> None:
-    """What a second `lazi run` does: load CallRail again (it now holds what was pushed, so
-    the model's read_state changes) and rebuild the model; the hash covers the sent fields
-    only, so nothing is queued and nothing is sent."""
-    clear_calls(fresh)
-    first = push(fresh.url, options=FAST)
-    assert first["delivery"]["succeeded"] == len(desired(fresh))
-    before = {row["entity_id"]: row["read_state"] for row in desired(fresh)}
-    run_vendor("callrail", fresh.url, full=True)
-    fresh.dbt("build", "--select", "sync_callrail_calls")
-    after = desired(fresh)
-    assert any(before[row["entity_id"]] != row["read_state"] for row in after)
-    assert_applied(fresh)
-    sent = len(writes(fresh))
-    books = statuses(fresh)
-
-    second = push(fresh.url, options=FAST)
-    assert second["enqueued"] == {"callrail_calls": 0}
-    assert second["delivery"] == dict.fromkeys(second["delivery"], 0)
-    assert len(writes(fresh)) == sent
-    assert statuses(fresh) == books
