@@ -21,6 +21,19 @@ TARGETS = [
         "< 0.10",
         lambda v: v < 0.10,
     ),
+    (
+        "reverse_etl_enqueue_to_dbt_ratio",
+        "reverse-ETL enqueue / per-load dbt build (1 % changed)",
+        "< 0.20",
+        lambda v: v is not None and v < 0.20,
+    ),
+    (
+        "reverse_etl_limit_utilisation",
+        "reverse-ETL share of CallRail's limit used (two workers)",
+        ">= 0.9",
+        lambda v: v >= 0.9,
+    ),
+    ("reverse_etl_limit_breaches", "reverse-ETL rate-limit breaches", "0", lambda v: v == 0),
 ]
 
 

@@ -65,6 +65,40 @@ def as_role(url: str, role: str | None) -> str:
     return f"{url}{separator}options={quote(f'-c role={role}')}"
 
 
+# PgBouncer's refusal of the `options` startup parameter (as_role) in every pool mode.
+POOLER_REFUSES_OPTIONS = "unsupported startup parameter"
+
+
+def connect_as(url: str, role: str, **kwargs: object) -> psycopg.Connection:
+    """Connect acting as `role`, directly or through a transaction-mode connection pooler.
+
+    A pooler hands each transaction to any of its server connections, so nothing may rest on
+    session state. Server-side prepared statements are off: psycopg prepares a query from
+    its fifth execution on, and the next transaction's server connection has never seen it.
+    The role is the startup option of as_role; a pooler that refuses that option (PgBouncer)
+    or drops it must be reached as a login whose default role is `role` (README: through a
+    connection pooler). Either way the connection is checked to act as `role`, never as a
+    more privileged login."""
+    kwargs.setdefault("prepare_threshold", None)
+    try:
+        conn = connect(as_role(url, role), **kwargs)
+    except ConnectionFailed as exc:
+        if POOLER_REFUSES_OPTIONS not in str(exc):
+            raise
+        conn = connect(url, **kwargs)
+    acting = conn.execute("select current_user").fetchone()
+    if not conn.autocommit:
+        conn.rollback()
+    if acting is None or acting[0] != role:
+        conn.close()
+        raise LaziError(
+            f"The connection to {_where(url)} acts as {acting[0] if acting else 'nobody'!r}, "
+            f"not as {role}: a connection pooler dropped the role option. Connect through it "
+            f"as a login whose default role is {role} (ALTER ROLE <login> SET role = '{role}')."
+        )
+    return conn
+
+
 class ConnectionFailed(LaziError):
     """The warehouse refused or could not be reached; `transient` when waiting may help."""
 

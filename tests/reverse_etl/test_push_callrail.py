@@ -220,6 +220,8 @@ def test_faults_are_retried_until_all_delivered_within_the_limits(fresh: CrmWare
         "select status_code, count(*) as n from audit.api_log where queue_id is not null group by 1"
     )
     retried = sum(r["n"] for r in codes if r["status_code"] != 200)
+    # over a hundred requests at 10 %: none faulted would mean the faults were never on
+    assert retried > 0, f"seed {seed}"
     assert retried == result["delivery"]["retried"], f"seed {seed}"
     limits = httpx.get(f"{callrail_base(fresh)}/_sandbox/limits").json()
     for name, limit in limits.items():
@@ -278,18 +280,22 @@ def test_killed_workers_lose_no_write_and_leave_no_row_stuck(
     fresh: CrmWarehouse, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`lazi push` SIGKILLed at 20 seeded random moments, then one run to the end: every
-    write applied, every row delivered once in the books, nothing left in progress."""
+    write applied, every row delivered once in the books, nothing left in progress. Every
+    other kill waits for the process's first claim, so at least ten land while rows are in
+    flight (counted: the killed process's rows still in progress)."""
     seed = run_seed()
     rng = random.Random(seed)
     clear_calls(fresh)
-    # a slower bucket beside the others, so that the kills land while rows are in flight
+    # A slow bucket beside the others (4 requests a second): the 20 processes cannot deliver
+    # all the calls between them, so every kill finds work left.
     fresh.execute(
         "insert into sync.rate_limits (vendor, window_name, capacity, refill_per_s) "
-        "values ('callrail', 'kill_test', 1, 25)"
+        "values ('callrail', 'kill_test', 1, 4)"
     )
     monkeypatch.setenv("DATABASE_URL", fresh.url)
+    in_flight = []
     try:
-        for _ in range(20):
+        for number in range(20):
             process = subprocess.Popen(
                 [sys.executable, "-m", "lazi.cli", "push", "--lease-seconds", "2"],
                 cwd=PROJECT_ROOT,
@@ -297,12 +303,23 @@ def test_killed_workers_lose_no_write_and_leave_no_row_stuck(
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
-            time.sleep(rng.uniform(0.3, 2.5))
+            if number % 2:
+                # anywhere after its first claim: a request, a finish, a rate-limit wait
+                claimed_by(fresh, process)
+                time.sleep(rng.uniform(0, 1.0))
+            else:
+                # anywhere at all: start-up, enqueue, a claim, a request
+                time.sleep(rng.uniform(0.3, 2.5))
             process.send_signal(signal.SIGKILL)
             process.wait()
+            in_flight.append(len(claimed_by(fresh, process, wait=False)))
+        print(f"rows in flight at each kill: {in_flight}")
+        assert sum(1 for held in in_flight if held) >= 10, f"seed {seed}: {in_flight}"
+        fresh.execute("delete from sync.rate_limits where window_name = 'kill_test'")
         result = push(fresh.url, options=WorkerOptions(lease_s=2, retry=FAST.retry))
     finally:
         fresh.execute("delete from sync.rate_limits where window_name = 'kill_test'")
+    assert result["delivery"]["succeeded"] > 0, f"seed {seed}: the kills left nothing to do"
     wanted = desired(fresh)
     assert statuses(fresh) == {"succeeded": len(wanted)}, f"seed {seed}: {result}"
     assert_applied(fresh, f"seed {seed}")
@@ -314,6 +331,23 @@ def test_killed_workers_lose_no_write_and_leave_no_row_stuck(
         "select count(*) as n from sync.entity_hashes where last_pushed_hash = master_hash"
     )[0]["n"]
     assert pushed == len(wanted), f"seed {seed}"
+
+
+def claimed_by(wh: CrmWarehouse, process: subprocess.Popen, *, wait: bool = True) -> list[dict]:
+    """The rows `process` holds in progress (its worker id names its pid); with `wait`, the
+    first moment it holds any (at most a minute: its start-up on a busy machine)."""
+    deadline = time.monotonic() + 60
+    while True:
+        held = wh.rows(
+            "select id from sync.outbound_queue where status = 'in_progress' "
+            "and claimed_by like %s",
+            (f"%:{process.pid}:%",),
+        )
+        if held or not wait:
+            return held
+        assert process.poll() is None, "the worker ended before claiming a row"
+        assert time.monotonic() < deadline, "the worker claimed nothing within a minute"
+        time.sleep(0.02)
 
 
 def lazi(*args: str, url: str) -> subprocess.CompletedProcess[str]:
