@@ -139,8 +139,7 @@ def test_customers_are_linked_read_back_and_a_second_push_sends_nothing(st: CrmW
 def test_a_tag_mapping_row_adds_tag_types_on_the_next_push(st: CrmWarehouse) -> None:
     """No GoHighLevel tag of the world is mapped by default; one new row maps `customer` to
     the VIP tag type, and the next push adds it to every linked customer whose contact has it."""
-    build(st, "sync_servicetitan_customers", "sync_servicetitan_customer_tags")
-    assert desired(st, "sync_servicetitan_customer_tags") == []
+    assert desired(st, "sync_servicetitan_customer_tags") == []  # as the module built it
     add_mapping(st, "contact_tags", "customer", "tag_types", "VIP", system="gohighlevel")
     build(st, "sync_servicetitan_customers", "sync_servicetitan_customer_tags")
     wanted = desired(st, "sync_servicetitan_customer_tags")
@@ -168,13 +167,13 @@ def test_a_tag_mapping_row_adds_tag_types_on_the_next_push(st: CrmWarehouse) -> 
 
 
 def pick_items(wh: CrmWarehouse) -> dict[str, dict[str, Any]]:
-    """An active item of each pricebook, from the warehouse."""
-    rows = wh.rows(
-        "select distinct on (item_type) tenant_id, item_type, pricebook_item_id, price, "
-        "member_price, cost from master.pricebook_items where is_active and not is_deleted "
-        "order by item_type, tenant_id, pricebook_item_id"
-    )
-    return {row["item_type"]: row for row in rows}
+    """An active item of each pricebook of the first tenant, from ServiceTitan."""
+    tenant = wh.world.tenants[0]
+    items = {}
+    for item_type, path in PRICEBOOK_PATHS.items():
+        listed = st_get(wh, tenant, f"pricebook/{path}", active="True", pageSize=1)["data"]
+        items[item_type] = {"tenant_id": tenant, "pricebook_item_id": listed[0]["id"]}
+    return items
 
 
 def read_item(wh: CrmWarehouse, tenant: int, item_type: str, item: int) -> dict[str, Any]:
