@@ -1,5 +1,6 @@
-"""A warehouse loaded from the stand-ins and built by dbt up to the sync_* models (once per
-module), and helpers to read the CallRail stand-in and reset the queue between tests."""
+"""A warehouse loaded from the stand-ins and built by dbt up to the sync_* models (once for
+the package: every push module shares it, each test starting from `fresh`), and helpers to
+read the stand-ins and reset the queue between tests."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ TEST_BUCKET = (
 )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def wh(
     pg_cluster: LocalCluster, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[CrmWarehouse]:

@@ -240,14 +240,10 @@ def test_pricebook_overrides_are_written_marked_synced_and_a_rejected_one_stays_
     assert rejected["pending_sync"] and rejected["last_synced_at"] is None
     assert rejected["sync_error"] == "HTTP 404: Material with ID 999999999 not found."
 
-    # synced overrides leave the model; the rejected one's content did not change
-    build(st, "sync_servicetitan_pricebook")
-    assert [row["st_pricebook_id"] for row in desired(st, "sync_servicetitan_pricebook")] == [
-        999_999_999
-    ]
     sent = len(st_writes(st))
     again = push(st.url, PRICEBOOK, options=FAST)
-    # a failed row counts as not delivered: it goes again (and fails again), nothing else
+    # a failed row counts as not delivered: it goes again (and fails again), nothing else;
+    # the rebuild below drops the synced overrides from the model
     assert again["enqueued"] == {"servicetitan_pricebook": 1}
     assert again["delivery"]["failed"] == 1 and len(st_writes(st)) == sent
 
@@ -257,6 +253,10 @@ def test_pricebook_overrides_are_written_marked_synced_and_a_rejected_one_stays_
         (material["pricebook_item_id"],),
     )
     build(st, "sync_servicetitan_pricebook")
+    assert sorted(r["st_pricebook_id"] for r in desired(st, "sync_servicetitan_pricebook")) == [
+        material["pricebook_item_id"],
+        999_999_999,
+    ]
     edited = push(st.url, PRICEBOOK, options=FAST)
     assert edited["enqueued"] == {"servicetitan_pricebook": 2}
     assert read_item(st, tenant, "material", material["pricebook_item_id"])["price"] == 130.0
