@@ -41,6 +41,7 @@ mappings as (
 wanted as (
 
     select distinct
+        jsonb_build_object('tagTypeId', tag_types.tag_type_id) as payload,
         customers.tenant_id,
         customers.customer_id,
         tag_types.tag_type_id
@@ -70,17 +71,18 @@ final as (
 
     select
         ---------- ids
-        wanted.tenant_id || '/' || wanted.customer_id || '/' || wanted.tag_type_id
-        as entity_id,
+        concat_ws(
+            '/', wanted.tenant_id, wanted.customer_id, wanted.tag_type_id
+        ) as entity_id,
         wanted.tenant_id,
         wanted.customer_id,
         wanted.tag_type_id,
 
         ---------- strings
-        md5(jsonb_build_object('tagTypeId', wanted.tag_type_id)::text) as content_hash,
+        md5(wanted.payload::text) as content_hash,
 
         ---------- json
-        jsonb_build_object('tagTypeId', wanted.tag_type_id) as payload,
+        wanted.payload,
         null::jsonb as read_state
 
     from wanted
@@ -88,7 +90,10 @@ final as (
         on
             wanted.tenant_id = st_customers.tenant_id
             and wanted.customer_id = st_customers.customer_id
-    where not coalesce(st_customers.tag_type_ids @> to_jsonb(wanted.tag_type_id), false)
+    where
+        not coalesce(
+            st_customers.tag_type_ids @> to_jsonb(wanted.tag_type_id), false
+        )
 
 )
 

@@ -87,15 +87,21 @@ final as (
 
     select
         ---------- ids
-        payloads.tenant_id || '/' || payloads.item_type || '/' || payloads.st_pricebook_id
-        as entity_id,
+        concat_ws(
+            '/',
+            payloads.tenant_id,
+            payloads.item_type,
+            payloads.st_pricebook_id
+        ) as entity_id,
         payloads.override_id,
         payloads.tenant_id,
         payloads.item_type,
         payloads.st_pricebook_id,
 
         ---------- strings
-        md5(payloads.payload::text || extract(epoch from payloads.updated_at)) as content_hash,
+        md5(
+            payloads.payload::text || extract(epoch from payloads.updated_at)
+        ) as content_hash,
 
         ---------- json
         payloads.payload,

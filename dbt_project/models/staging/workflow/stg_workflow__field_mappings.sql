@@ -28,8 +28,9 @@ renamed as (
         mappings.transform as transform_name,
 
         ---------- json
-        -- the named transformation's steps (apply_transformation); null when none is named
-        -- or the named one is missing or disabled (a test stops the sync_* models then)
+        -- the named transformation's steps (apply_transformation); null when
+        -- none is named or the named one is missing or disabled (a test stops
+        -- the sync_* models then)
         transformations.rules as transform_rules,
 
         ---------- timestamps
