@@ -60,15 +60,13 @@ paired as (
         st_customers.tenant_id,
         st_customers.customer_id,
         ghl_contacts.location_id,
-        ghl_contacts.ghl_contact_id
+        ghl_contacts.ghl_contact_id,
+        ghl_contacts.is_primary
     from st_customers
     inner join ghl_contacts
         on st_customers.contact_id = ghl_contacts.contact_id
-    order by
-        st_customers.tenant_id,
-        st_customers.customer_id,
-        ghl_contacts.is_primary desc,
-        ghl_contacts.ghl_contact_id
+    -- the primary contact, else the lowest id
+    order by 1 asc, 2 asc, 5 desc nulls last, 4 asc
 
 ),
 
