@@ -212,8 +212,14 @@ def last_delivered(conn: psycopg.Connection, held: Claim) -> Any:
     return row[0] if row else None
 
 
-def fail(conn: psycopg.Connection, held: Claim, error: str) -> bool:
-    """Failed for good (the vendor rejected it, or it cannot be sent): the error is kept."""
+def fail(
+    conn: psycopg.Connection,
+    held: Claim,
+    error: str,
+    also: Callable[[psycopg.Connection], None] | None = None,
+) -> bool:
+    """Failed for good (the vendor rejected it, or it cannot be sent): the error is kept,
+    and `also` runs in the same transaction (e.g. the error shown on the source row)."""
     try:
         with conn.transaction():
             _finish(
@@ -222,6 +228,8 @@ def fail(conn: psycopg.Connection, held: Claim, error: str) -> bool:
                 "status = 'failed', last_error = %s, completed_at = now()",
                 (error,),
             )
+            if also is not None:
+                also(conn)
     except LeaseLost:
         return False
     return True

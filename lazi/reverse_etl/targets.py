@@ -35,6 +35,8 @@ class Target:
     request: Callable[[Claim, Endpoint], Request]  # raises InvalidPayload
     # run with the delivered status: (conn, claim, body sent, response)
     delivered: Callable[[psycopg.Connection, Claim, Any, Any], None] | None = None
+    # run with the failed status (the vendor refused the row): (conn, claim, error)
+    rejected: Callable[[psycopg.Connection, Claim, str], None] | None = None
     # conflict checks: the request that reads the record as the vendor holds it now, its
     # writable fields from the answer, and when two values of a field are the same
     current: Callable[[Claim, Endpoint], Request] | None = None
@@ -44,9 +46,15 @@ class Target:
 
 
 def all_targets() -> dict[str, Target]:
-    from lazi.reverse_etl import callrail
+    from lazi.reverse_etl import callrail, servicetitan
 
-    return {target.name: target for target in (callrail.CALLS,)}
+    targets = (
+        callrail.CALLS,
+        servicetitan.CUSTOMERS,
+        servicetitan.CUSTOMER_TAGS,
+        servicetitan.PRICEBOOK,
+    )
+    return {target.name: target for target in targets}
 
 
 def by_entity(vendor: str, entity_type: str) -> Target | None:

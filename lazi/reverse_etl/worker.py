@@ -137,15 +137,15 @@ def _deliver(
         request = target.request(held, endpoint)
         read = target.current(held, endpoint) if target.current else None
     except InvalidPayload as exc:
-        return "failed" if queue.fail(conn, held, f"invalid payload: {exc}") else "lost"
+        return _failed(conn, held, target, f"invalid payload: {exc}")
     found = conflicts.Found()
-    guarded = [name for name in request.body if rules.get(name) in conflicts.GUARDED]
+    guarded = [name for name in request.body or {} if rules.get(name) in conflicts.GUARDED]
     if read is not None and guarded:
         answer = _send(conn, http, held, target, read, options)
         if answer is None:
             return "lost"
         if answer.kind != "done":
-            return _not_delivered(conn, held, answer, options, rng)
+            return _not_delivered(conn, held, target, answer, options, rng)
         found = conflicts.detect(
             request.body,
             guarded,
@@ -164,7 +164,7 @@ def _deliver(
     if outcome is None:
         return "lost"
     if outcome.kind != "done":
-        return _not_delivered(conn, held, outcome, options, rng)
+        return _not_delivered(conn, held, target, outcome, options, rng)
 
     def books(c: psycopg.Connection) -> None:
         if found.remote:
@@ -196,16 +196,23 @@ def _send(
     return outcome
 
 
+def _failed(conn: psycopg.Connection, held: queue.Claim, target: Target, message: str) -> str:
+    hook = target.rejected
+    also = None if hook is None else (lambda c: hook(c, held, message))
+    return "failed" if queue.fail(conn, held, message, also) else "lost"
+
+
 def _not_delivered(
     conn: psycopg.Connection,
     held: queue.Claim,
+    target: Target,
     outcome: delivery.Outcome,
     options: WorkerOptions,
     rng: random.Random,
 ) -> str:
     message = mask_secrets(outcome.message)
     if outcome.kind == "failed":
-        return "failed" if queue.fail(conn, held, message) else "lost"
+        return _failed(conn, held, target, message)
     delay = options.retry.delay(held.attempts, outcome.retry_after_s, rng)
     status = queue.retry_later(conn, held, message, delay)
     return {"pending": "retried"}.get(status, status)

@@ -1,8 +1,10 @@
-"""A warehouse loaded from the stand-ins and built by dbt up to the sync_* models (once per
-module), and helpers to read the CallRail stand-in and reset the queue between tests."""
+"""A warehouse loaded from the stand-ins and built by dbt up to the sync_* models (once for
+the package: every push module shares it, each test starting from `fresh`), and helpers to
+read the stand-ins and reset the queue between tests."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,7 +15,13 @@ import pytest
 from lazi.db.cluster import LocalCluster
 from tests.transform._crm_fixtures import CrmWarehouse, build_warehouse
 
-SYNC_SELECTOR = ["stg_workflow__field_mappings", "sync_callrail_calls"]
+SYNC_SELECTOR = [
+    "stg_workflow__field_mappings",
+    "sync_callrail_calls",
+    "sync_servicetitan_customers",
+    "sync_servicetitan_customer_tags",
+    "sync_servicetitan_pricebook",
+]
 MERGE_RULE = "update workflow.merge_rules set is_enabled = {enabled} where name = 'callrail_calls'"
 TEST_BUCKET = (
     "update sync.rate_limits set capacity = 400, refill_per_s = 0.1 "
@@ -21,7 +29,7 @@ TEST_BUCKET = (
 )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def wh(
     pg_cluster: LocalCluster, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[CrmWarehouse]:
@@ -49,6 +57,56 @@ def fresh(wh: CrmWarehouse) -> CrmWarehouse:
     wh.execute("delete from audit.api_log where queue_id is not null")
     set_faults(wh, {})
     return wh
+
+
+def st_base(wh: CrmWarehouse) -> str:
+    return wh.sandbox.base_url("servicetitan")
+
+
+def st_writes(wh: CrmWarehouse) -> list[dict[str, Any]]:
+    """The ServiceTitan stand-in's write log: every write it accepted, in order."""
+    return httpx.get(f"{st_base(wh)}/_sandbox/writes").json()
+
+
+_ST_TOKENS: dict[tuple[str, int], tuple[float, dict[str, str]]] = {}
+
+
+def st_headers(wh: CrmWarehouse, tenant: int) -> dict[str, str]:
+    """A tenant's token, as an integration gets it (client credentials), kept for 10 of its
+    15 minutes."""
+    key = (st_base(wh), tenant)
+    held = _ST_TOKENS.get(key)
+    if held is not None and time.monotonic() - held[0] < 600:
+        return held[1]
+    st = wh.world.credentials["servicetitan"]
+    client = st["tenants"][tenant]
+    token = httpx.post(
+        f"{st_base(wh)}/connect/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": client["client_id"],
+            "client_secret": client["client_secret"],
+        },
+    )
+    token.raise_for_status()
+    headers = {
+        "Authorization": f"Bearer {token.json()['access_token']}",
+        "ST-App-Key": st["app_key"],
+    }
+    _ST_TOKENS[key] = (time.monotonic(), headers)
+    return headers
+
+
+def st_get(wh: CrmWarehouse, tenant: int, path: str, **params: Any) -> Any:
+    """GET /{module}/v2/tenant/{tenant}/{path} from the ServiceTitan stand-in."""
+    module, _, rest = path.partition("/")
+    response = httpx.get(
+        f"{st_base(wh)}/{module}/v2/tenant/{tenant}/{rest}",
+        params=params,
+        headers=st_headers(wh, tenant),
+    )
+    response.raise_for_status()
+    return response.json()
 
 
 def callrail_base(wh: CrmWarehouse) -> str:

@@ -38,6 +38,7 @@ from tests.reverse_etl.conftest import (
 from tests.transform._crm_fixtures import CrmWarehouse
 
 FAST = WorkerOptions(retry=RetryPolicy(base_s=0.05, max_s=0.5), seed=16)
+CALLRAIL = ["callrail_calls"]  # the other pushes have their own modules
 NOTE_MAPPING = (
     "insert into workflow.field_mappings (source_system, source_entity, source_field, "
     "dest_system, dest_entity, dest_field) values "
@@ -75,7 +76,7 @@ def test_push_is_read_back_and_a_second_push_sends_nothing(fresh: CrmWarehouse) 
     assert all(row["payload"]["lead_status"] == "good_lead" for row in wanted)
     assert all(set(row["payload"]) == {"value", "lead_status", "tags"} for row in wanted)
 
-    first = push(fresh.url, options=FAST)
+    first = push(fresh.url, CALLRAIL, options=FAST)
     assert first["enqueued"] == {"callrail_calls": len(wanted)}
     assert first["delivery"]["succeeded"] == len(wanted)
     assert statuses(fresh) == {"succeeded": len(wanted)}
@@ -93,7 +94,7 @@ def test_push_is_read_back_and_a_second_push_sends_nothing(fresh: CrmWarehouse) 
     assert {(r["method"], r["status_code"]) for r in requests} == {("PUT", 200)}
 
     sent = len(writes(fresh))
-    second = push(fresh.url, options=FAST)
+    second = push(fresh.url, CALLRAIL, options=FAST)
     assert second["enqueued"] == {"callrail_calls": 0}
     assert second["delivery"]["succeeded"] == 0
     assert len(writes(fresh)) == sent
@@ -176,7 +177,7 @@ def test_vendor_validation_errors_and_garbage_fail_only_their_rows(fresh: CrmWar
                 "('callrail', 'callrail_call', %s, %s, 'update', %s, %s)",
                 (entity_id, target["account_id"], Jsonb(payload), f"by-hand-{number}"),
             )
-    result = push(fresh.url, options=FAST)
+    result = push(fresh.url, CALLRAIL, options=FAST)
     assert result["delivery"]["succeeded"] == len(wanted)
     assert result["delivery"]["failed"] == len(by_hand)
     failed = fresh.rows(
@@ -209,7 +210,7 @@ def test_faults_are_retried_until_all_delivered_within_the_limits(fresh: CrmWare
     clear_calls(fresh)
     set_faults(fresh, {"rate_429": 0.04, "rate_5xx": 0.04, "rate_drop": 0.02, "seed": seed})
     try:
-        result = push(fresh.url, options=FAST)
+        result = push(fresh.url, CALLRAIL, options=FAST)
     finally:
         set_faults(fresh, {})
     wanted = desired(fresh)
@@ -297,7 +298,16 @@ def test_killed_workers_lose_no_write_and_leave_no_row_stuck(
     try:
         for number in range(20):
             process = subprocess.Popen(
-                [sys.executable, "-m", "lazi.cli", "push", "--lease-seconds", "2"],
+                [
+                    sys.executable,
+                    "-m",
+                    "lazi.cli",
+                    "push",
+                    "--target",
+                    *CALLRAIL,
+                    "--lease-seconds",
+                    "2",
+                ],
                 cwd=PROJECT_ROOT,
                 env=dict(os.environ),
                 stdout=subprocess.DEVNULL,
@@ -316,7 +326,7 @@ def test_killed_workers_lose_no_write_and_leave_no_row_stuck(
         print(f"rows in flight at each kill: {in_flight}")
         assert sum(1 for held in in_flight if held) >= 10, f"seed {seed}: {in_flight}"
         fresh.execute("delete from sync.rate_limits where window_name = 'kill_test'")
-        result = push(fresh.url, options=WorkerOptions(lease_s=2, retry=FAST.retry))
+        result = push(fresh.url, CALLRAIL, options=WorkerOptions(lease_s=2, retry=FAST.retry))
     finally:
         fresh.execute("delete from sync.rate_limits where window_name = 'kill_test'")
     assert result["delivery"]["succeeded"] > 0, f"seed {seed}: the kills left nothing to do"
@@ -446,7 +456,7 @@ def test_a_persons_edit_after_the_last_read_is_kept_as_a_conflict(fresh: CrmWare
             "from marts.sync_callrail_calls where entity_id <> all(%s)",
             ([row["entity_id"] for row in wanted[:3]],),
         )
-        first = push(fresh.url, options=FAST)
+        first = push(fresh.url, CALLRAIL, options=FAST)
         assert first["delivery"]["succeeded"] == 3  # nobody edited them: no conflict
         assert first["delivery"]["conflict"] == 0
         assert_applied(fresh, among=3)
@@ -473,7 +483,7 @@ def test_a_persons_edit_after_the_last_read_is_kept_as_a_conflict(fresh: CrmWare
             (target["entity_id"],),
         )
         [target] = [row for row in desired(fresh) if row["entity_id"] == target["entity_id"]]
-        second = push(fresh.url, options=FAST)
+        second = push(fresh.url, CALLRAIL, options=FAST)
         # a row that would write only the field the person changed: nothing is sent
         with connect(fresh) as conn:
             conn.execute(

@@ -176,6 +176,30 @@ def test_pricebook_item_and_bulk_patches(st: STClient) -> None:
     assert unknown.status_code == 404
 
 
+def test_negative_amounts_are_refused_with_validation_errors(st: STClient) -> None:
+    """ServiceTitan's validators refuse a negative price or cost: 400, a problem document
+    naming each field, nothing changed, nothing in the write log."""
+    material = _active_id(st, "pricebook_materials")
+    equipment = _active_id(st, "pricebook_equipment")
+    before = st.get(f"pricebook/materials/{material}").json()
+    equipment_before = st.get(f"pricebook/equipment/{equipment}").json()
+    logged = len(st.http.get("/_sandbox/writes").json())
+    single = st.send("PATCH", f"pricebook/materials/{material}", {"price": -1, "cost": "-0.5"})
+    assert single.status_code == 400
+    assert single.json()["errors"] == {
+        "Price": ["'Price' must be greater than or equal to '0'."],
+        "Cost": ["'Cost' must be greater than or equal to '0'."],
+    }
+    item = _bulk_item(equipment_before)
+    item.update(id=equipment, price=equipment_before["price"] + 1, memberPrice=-2)
+    bulk = st.send("PATCH", "pricebook/pricebook", {"equipment": [item]})
+    assert bulk.status_code == 400
+    assert list(bulk.json()["errors"]) == ["Equipment[0].MemberPrice"]
+    assert st.get(f"pricebook/materials/{material}").json() == before
+    assert st.get(f"pricebook/equipment/{equipment}").json() == equipment_before
+    assert len(st.http.get("/_sandbox/writes").json()) == logged
+
+
 def _bulk_item(record: dict[str, Any]) -> dict[str, Any]:
     """A bulk-update item: every member the spec requires, taken from the current record
     (response objects carry the request members; extra members are ignored)."""

@@ -1,7 +1,8 @@
 {#- Push 3, CallRail calls <- revenue: the desired state of every CallRail call
     that ServiceTitan jobs are attributed to (marts.job_attribution, counted jobs
     only). Which fields are sent comes from workflow.field_mappings (source
-    entity sync_callrail_calls, destination callrail calls); the hash covers
+    entity sync_callrail_calls, destination callrail calls), each value
+    converted by the transformation its mapping names; the hash covers
     the sent fields only, so a change elsewhere sends nothing. -#}
 with
 
@@ -100,7 +101,10 @@ payloads as (
         coalesce(
             jsonb_object_agg(
                 mappings.dest_field,
-                available.call_fields -> mappings.source_field
+                {{ apply_transformation(
+                    'available.call_fields -> mappings.source_field',
+                    'mappings.transform_rules'
+                ) }}
             ) filter (where mappings.dest_field is not null),
             '{}'::jsonb
         ) as payload

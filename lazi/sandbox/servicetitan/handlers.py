@@ -206,6 +206,8 @@ def _patch(collection: str, op: dict[str, Any], call: Call) -> Result:
     if collection == "jobs":
         writes.check_reference(ctx, "customers", body.get("customerId"), 400, "Customer")
         writes.check_reference(ctx, "locations", body.get("locationId"), 400, "Location")
+    if collection.startswith("pricebook_"):
+        writes.check_pricebook_patch(body)
     record, guid = writes.patch_record(ctx, collection, call.path_id(), body)
     shaped = projector(SPEC["ops"][f"GET {_get_path(collection)}"]["fields"])(record)
     _with_external(call, collection, [shaped], guid)

@@ -197,8 +197,36 @@ _BULK_COLLECTIONS = {
 }
 
 
+# Amounts ServiceTitan's pricebook validators refuse below zero.
+_NON_NEGATIVE = ("price", "memberPrice", "addOnPrice", "addOnMemberPrice", "cost", "hours")
+
+
+def check_amounts(body: Record, prefix: str = "") -> dict[str, list[str]]:
+    """FluentValidation-style errors for negative amounts, keyed like ASP.NET's
+    (`Price`, or `Materials[0].Price` in a bulk body)."""
+    errors: dict[str, list[str]] = {}
+    for name in _NON_NEGATIVE:
+        value = body.get(name)
+        if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
+            label = name[:1].upper() + name[1:]
+            errors[f"{prefix}{label}"] = [f"'{label}' must be greater than or equal to '0'."]
+    return errors
+
+
+def check_pricebook_patch(body: Record) -> None:
+    errors = check_amounts(body)
+    if errors:
+        raise Rejected(validation_error(errors))
+
+
 def bulk_pricebook(ctx: WriteContext, body: Record) -> None:
-    # All items are checked before any is applied, so a bad id changes nothing.
+    # All items are checked before any is applied, so a bad item changes nothing.
+    errors: dict[str, list[str]] = {}
+    for key in _BULK_COLLECTIONS:
+        for index, item in enumerate(body.get(key) or []):
+            errors.update(check_amounts(item, f"{key[:1].upper()}{key[1:]}[{index}]."))
+    if errors:
+        raise Rejected(validation_error(errors))
     for key, collection in _BULK_COLLECTIONS.items():
         for item in body.get(key) or []:
             ctx.live(collection, item["id"], _LABELS[collection])

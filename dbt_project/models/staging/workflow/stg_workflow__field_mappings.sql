@@ -6,26 +6,42 @@ mappings as (
 
 ),
 
+transformations as (
+
+    select * from {{ source('workflow', 'transformations') }}
+
+),
+
 renamed as (
 
     select
         ---------- ids
-        id as mapping_id,
+        mappings.id as mapping_id,
 
         ---------- strings
-        source_system,
-        source_entity,
-        source_field,
-        dest_system,
-        dest_entity,
-        dest_field,
-        transform as transform_name,
+        mappings.source_system,
+        mappings.source_entity,
+        mappings.source_field,
+        mappings.dest_system,
+        mappings.dest_entity,
+        mappings.dest_field,
+        mappings.transform as transform_name,
+
+        ---------- json
+        -- the named transformation's steps (apply_transformation); null when
+        -- none is named or the named one is missing or disabled (a test stops
+        -- the sync_* models then)
+        transformations.rules as transform_rules,
 
         ---------- timestamps
-        updated_at
+        mappings.updated_at
 
     from mappings
-    where is_enabled and direction in ('outbound', 'both')
+    left join transformations
+        on
+            mappings.transform = transformations.name
+            and transformations.is_enabled
+    where mappings.is_enabled and mappings.direction in ('outbound', 'both')
 
 )
 
