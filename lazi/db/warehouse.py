@@ -49,10 +49,10 @@ def resolve(*, start_local: bool = True) -> Warehouse:
     return Warehouse(url=cluster.url(), local=True)
 
 
-def _validate_url(url: str) -> None:
+def _validate_url(url: str, variable: str = "DATABASE_URL") -> None:
     problem = url_problem(url)
     if problem is not None:
-        raise LaziError(f"DATABASE_URL {problem}; {EXPECTED_URL}.")
+        raise LaziError(f"{variable} {problem}; {EXPECTED_URL}.")
 
 
 def as_role(url: str, role: str | None) -> str:
@@ -62,6 +62,57 @@ def as_role(url: str, role: str | None) -> str:
         return url
     separator = "&" if "?" in url else "?"
     return f"{url}{separator}options={quote(f'-c role={role}')}"
+
+
+def role_url_variable(role: str) -> str:
+    """LAZI_LOADER_URL, LAZI_TRANSFORMER_URL, LAZI_REVERSE_ETL_URL: a login of the step's own."""
+    return f"{role.upper()}_URL"
+
+
+def role_url(url: str, role: str) -> str:
+    """The URL a step that acts as `role` connects with: a login user of its own when
+    LAZI_<ROLE>_URL is set (a member of `role`: what a transaction pooler such as PgBouncer
+    needs, which keeps one pool per user and passes no `options`), otherwise `url` acting as
+    `role` through the `options=-c role=…` startup parameter (one DATABASE_URL)."""
+    variable = role_url_variable(role)
+    own = os.environ.get(variable, "").strip()
+    if own:
+        _validate_url(own, variable)
+        return own
+    return as_role(url, role)
+
+
+def connect_as(url: str, role: str, **kwargs: object) -> psycopg.Connection:
+    """`connect` for a step that must act as `role`, checked: a pooler that drops the `options`
+    parameter (PgBouncer with `ignore_startup_parameters = options`) would leave the connection
+    acting as the warehouse's owner, which may write every schema."""
+    # No server-side prepared statements: a transaction pooler may run the next statement on
+    # another server connection, which never saw the PREPARE (PgBouncer before 1.21).
+    kwargs.setdefault("prepare_threshold", None)
+    conn = connect(role_url(url, role), **kwargs)
+    try:
+        check_role(conn, role)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def check_role(conn: psycopg.Connection, role: str) -> None:
+    """Raise unless the connection acts as `role`, or as a login user that is a member of it
+    and no superuser (LAZI_<ROLE>_URL)."""
+    acting, allowed = conn.execute(
+        "select current_user::text, current_user::text = %s or ("
+        " not (select rolsuper from pg_roles where rolname = current_user)"
+        " and pg_has_role(current_user, %s, 'usage'))",
+        (role, role),
+    ).fetchone()
+    if not allowed:
+        raise LaziError(
+            f"The connection for {role} acts as {acting}, not as {role}: the server or a pooler "
+            f"ignored the role option (PgBouncer does). Give this step a login user that is a "
+            f"member of {role} in {role_url_variable(role)}, or connect to the server directly."
+        )
 
 
 class ConnectionFailed(LaziError):

@@ -32,7 +32,7 @@ def push(
     """Enqueue and deliver; returns per target what was enqueued (or planned) and the
     worker's counts."""
     targets = choose(names)
-    with warehouse.connect(warehouse.as_role(url, worker.ROLE), autocommit=True) as conn:
+    with warehouse.connect_as(url, worker.ROLE, autocommit=True) as conn:
         for target in targets:
             relation = ".".join(target.model)
             if conn.execute("select to_regclass(%s)", (relation,)).fetchone()[0] is None:

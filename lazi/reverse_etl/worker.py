@@ -83,7 +83,7 @@ def run(
     cache: dict[str, Any] = {}  # per target: endpoint and merge rules, read once a run
     deadline = None if options.max_seconds is None else time.monotonic() + options.max_seconds
     with (
-        warehouse.connect(warehouse.as_role(url, ROLE), autocommit=True) as conn,
+        warehouse.connect_as(url, ROLE, autocommit=True) as conn,
         httpx.Client(timeout=options.timeout_s, follow_redirects=False) as http,
     ):
         while deadline is None or time.monotonic() < deadline:
