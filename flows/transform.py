@@ -35,10 +35,11 @@ def dbt_build(
     from dbt.cli.main import dbtRunner  # imports in ~4 s: only when the task runs
 
     logger = get_run_logger()
-    os.environ.update(dbt_environment(warehouse.resolve().url))
+    url = warehouse.resolve().url
+    os.environ.update(dbt_environment(url))
     os.environ.update(PER_LOAD_ENV if per_load else {"LAZI_TEST_ROWS": "all"})
     # New code that changed an incremental model: rebuild it first (lazi/upgrade.py).
-    check = upgrade.before_build()
+    check = upgrade.before_build(url)
     if check.rebuilt:
         logger.info("new code: rebuilt with --full-refresh: %s", ", ".join(check.rebuilt))
     args = ["build", "--project-dir", str(PROJECT_ROOT), "--profiles-dir", str(PROJECT_ROOT)]

@@ -30,9 +30,15 @@ class UpgradeFailed(LaziError):
     """A changed incremental model could not be rebuilt."""
 
 
-def state_path() -> Path:
-    """Where the manifest of the last successful build is kept (in the state folder)."""
-    return state_dir() / "dbt-state"
+def state_path(url: str) -> Path:
+    """Where the manifest of the last successful build against this warehouse is kept: in the
+    state folder, per warehouse (`sync.warehouse_identity`), since each warehouse was last built
+    by its own code (a development database ahead of production, from one checkout)."""
+    from lazi.db.warehouse import connect
+
+    with connect(url) as conn:
+        identity = conn.execute("select id from sync.warehouse_identity").fetchone()[0]
+    return state_dir() / "dbt-state" / str(identity)
 
 
 def code_fingerprint(project_dir: Path = PROJECT_ROOT) -> str:
@@ -53,7 +59,6 @@ class BuildCheck:
     """What `before_build` found; `saved` records the build's manifest once it succeeded."""
 
     fingerprint: str
-    project_dir: Path
     state: Path
     rebuilt: list[str] = field(default_factory=list)  # unique ids rebuilt with --full-refresh
 
@@ -64,11 +69,8 @@ class BuildCheck:
         save_state(self.fingerprint, target_path, self.state)
 
 
-def save_state(
-    fingerprint: str, target_path: Path | None = None, state: Path | None = None
-) -> None:
+def save_state(fingerprint: str, target_path: Path | None, state: Path) -> None:
     target = target_path or Path(os.environ.get("DBT_TARGET_PATH") or DBT_TARGET_DIR)
-    state = state or state_path()
     state.mkdir(parents=True, exist_ok=True)
     # Written beside, then renamed: a kill mid-copy leaves the previous manifest whole.
     partial = state / "manifest.json.partial"
@@ -79,6 +81,7 @@ def save_state(
 
 
 def before_build(
+    url: str,
     *,
     project_dir: Path = PROJECT_ROOT,
     target_path: Path | None = None,
@@ -88,8 +91,8 @@ def before_build(
     since the last successful build (none when the code is the same, or when no build has
     succeeded yet: the first build creates every model). dbt's connection comes from the DBT_*
     variables (lazi.dbt_env), set by the caller."""
-    state = state or state_path()
-    check = BuildCheck(code_fingerprint(project_dir), project_dir, state)
+    state = state or state_path(url)
+    check = BuildCheck(code_fingerprint(project_dir), state)
     manifest = state / "manifest.json"
     fingerprint = state / "fingerprint"
     if not manifest.exists() or (
@@ -148,6 +151,6 @@ def upgrade(
 
     migrated = migrate(url)
     os.environ.update(dbt_environment(url))
-    state = state or state_path()
-    check = before_build(project_dir=project_dir, target_path=target_path, state=state)
+    state = state or state_path(url)
+    check = before_build(url, project_dir=project_dir, target_path=target_path, state=state)
     return UpgradeResult(migrated.applied, check.rebuilt, (state / "manifest.json").exists())

@@ -138,7 +138,8 @@ def upgraded(pg_cluster: LocalCluster, tmp_path_factory: pytest.TempPathFactory)
 
 
 def test_an_older_dbt_build_is_owned_by_the_connection_user(upgraded: dict[str, Any]) -> None:
-    assert upgraded["applied"] == [RUNTIME_ROLES]
+    assert RUNTIME_ROLES in upgraded["applied"]
+    assert min(upgraded["applied"]) == RUNTIME_ROLES
     assert upgraded["owner_run"].status(OWNED[0]) == "success"
     for unique_id in OWNED:
         # dbt replaces a table by renaming it away: only its owner may

@@ -30,7 +30,7 @@ def upgraded(st_warehouse: StWarehouse, tmp_path_factory: pytest.TempPathFactory
             patch.setenv(key, value)
         places = {"project_dir": project, "target_path": target, "state": state}
         # a scheduled build: the check (nothing saved yet), the build, its manifest saved
-        first_check = upgrade.before_build(**places)
+        first_check = upgrade.before_build(url, **places)
         first = run_dbt(project, url, "run", *SELECT)
         assert first.returncode == 0, first.output[-3000:]
         first_check.saved(target)
@@ -41,7 +41,7 @@ def upgraded(st_warehouse: StWarehouse, tmp_path_factory: pytest.TempPathFactory
         without_upgrade = run_dbt(project, url, "run", "--select", "customer_names")
         result = upgrade.upgrade(url, **places)
         rebuilt_run = run_dbt_results(target)
-        next_check = upgrade.before_build(**places)
+        next_check = upgrade.before_build(url, **places)
         after = run_dbt(project, url, "run", *SELECT)
     return {
         "first": first,
