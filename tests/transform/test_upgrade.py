@@ -11,7 +11,10 @@ from typing import Any
 import pytest
 
 from lazi import upgrade
+from lazi.db.cluster import LocalCluster
+from tests.conftest import create_database
 from tests.dbt_copy import copy_project, dbt_env, run_dbt
+from tests.foundation.test_cli import run_lazi
 from tests.transform.conftest import StWarehouse
 
 MODEL = "dbt_project/models/marts/customer_names.sql"
@@ -94,3 +97,17 @@ def test_the_next_ordinary_build_succeeds_incrementally(upgraded: dict[str, Any]
     assert after.returncode == 0, after.output[-3000:]
     assert after.status("model.lazi.customer_names") == "success"
     assert "full-refresh" not in after.output
+
+
+def test_lazi_upgrade_applies_migrations_and_says_what_it_compared(
+    pg_cluster: LocalCluster, tmp_path: Path
+) -> None:
+    env = {"DATABASE_URL": create_database(pg_cluster, "upgrade_cli")}
+    env["LAZI_STATE_DIR"] = str(tmp_path / "state")
+    first = run_lazi("upgrade", env=env)
+    assert first.returncode == 0, first.stderr
+    assert "applied 0001_schemas_and_extensions" in first.stdout
+    assert "no manifest of a successful build to compare with yet" in first.stdout
+    second = run_lazi("upgrade", env=env)
+    assert second.returncode == 0, second.stderr
+    assert "0 migrations applied, 0 changed incremental models rebuilt" in second.stdout
