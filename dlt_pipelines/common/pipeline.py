@@ -45,7 +45,7 @@ from dlt_pipelines.common.resource import SPOOL
 from dlt_pipelines.common.rows import LATEST_FIRST
 from dlt_pipelines.common.stats import EndpointStats, RunStats
 from lazi.config import mask_secrets, package_bytes, state_dir
-from lazi.db.warehouse import check_role, role_url
+from lazi.db.warehouse import as_role, check_role, login_url
 
 log = logging.getLogger("lazi.sources")
 
@@ -230,9 +230,10 @@ def _pipelines_dir(books: psycopg.Connection) -> Path:
 
 
 def _loader_url(url: str, role: str | None) -> str:
-    """The sync connects as the warehouse user but acts as the loader role (writes raw only),
-    or as the loader's own login user (LAZI_LOADER_URL)."""
-    return role_url(url, role) if role else url
+    """The sync connects as the warehouse user, or as the loader's own login (LAZI_LOADER_URL),
+    and acts as the loader role (writes raw only) either way: the raw tables dlt creates must
+    belong to lazi_loader, whose default privileges let dbt read them."""
+    return as_role(login_url(url, role), role) if role else url
 
 
 def _finish_pending(pipeline: dlt.Pipeline) -> list[str]:

@@ -65,7 +65,8 @@ def as_role(url: str, role: str | None) -> str:
 
 
 def role_url_variable(role: str) -> str:
-    """LAZI_LOADER_URL, LAZI_TRANSFORMER_URL, LAZI_REVERSE_ETL_URL: a login of the step's own."""
+    """LAZI_LOADER_URL, LAZI_REVERSE_ETL_URL: a login of the step's own (dbt acts as
+    lazi_transformer through `role:` in profiles.yml)."""
     return f"{role.upper()}_URL"
 
 
@@ -74,12 +75,19 @@ def role_url(url: str, role: str) -> str:
     LAZI_<ROLE>_URL is set (a member of `role`: what a transaction pooler such as PgBouncer
     needs, which keeps one pool per user and passes no `options`), otherwise `url` acting as
     `role` through the `options=-c role=…` startup parameter (one DATABASE_URL)."""
+    if os.environ.get(role_url_variable(role), "").strip():
+        return login_url(url, role)
+    return as_role(url, role)
+
+
+def login_url(url: str, role: str) -> str:
+    """LAZI_<ROLE>_URL when set (checked), otherwise `url` itself."""
     variable = role_url_variable(role)
     own = os.environ.get(variable, "").strip()
-    if own:
-        _validate_url(own, variable)
-        return own
-    return as_role(url, role)
+    if not own:
+        return url
+    _validate_url(own, variable)
+    return own
 
 
 def connect_as(url: str, role: str, **kwargs: object) -> psycopg.Connection:

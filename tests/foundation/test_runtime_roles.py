@@ -20,6 +20,7 @@ import psycopg
 import pytest
 from yoyo import get_backend, read_migrations
 
+from dlt_pipelines.common.pipeline import _loader_url
 from lazi.config import MIGRATIONS_DIR, build_url
 from lazi.db import warehouse
 from lazi.db.cluster import SERVER_OS_USER, LocalCluster
@@ -108,6 +109,33 @@ def test_a_connection_not_acting_as_the_role_is_refused(
     monkeypatch.setenv(warehouse.role_url_variable(worker.ROLE), db)
     with pytest.raises(LaziError, match="acts as postgres, not as lazi_reverse_etl"):
         worker.run(db, worker.WorkerOptions(max_idle_wait_s=0))
+
+
+def test_a_load_with_a_login_of_its_own_still_acts_as_lazi_loader(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What dlt creates must be the role's (dbt reads raw through lazi_loader's default
+    privileges), also when LAZI_LOADER_URL names a login user."""
+    login, password = f"rt_load_{uuid.uuid4().hex[:8]}", secrets.token_urlsafe(16)
+    with psycopg.connect(db, autocommit=True) as conn:
+        conn.execute(
+            psycopg.sql.SQL("create role {} login password {} in role lazi_loader").format(
+                psycopg.sql.Identifier(login), psycopg.sql.Literal(password)
+            )
+        )
+    try:
+        info = psycopg.conninfo.conninfo_to_dict(db)
+        own = build_url(login, password, info["host"], int(info["port"]), info["dbname"])
+        monkeypatch.setenv(warehouse.role_url_variable("lazi_loader"), own)
+        with psycopg.connect(_loader_url(db, "lazi_loader"), autocommit=True) as conn:
+            acting = conn.execute("select session_user::text, current_user::text").fetchone()
+            conn.execute("create table raw.rt_login_probe (id int)")
+        assert acting == (login, "lazi_loader")
+        assert owner(db, "raw.rt_login_probe") == "lazi_loader"
+    finally:
+        with psycopg.connect(db, autocommit=True) as conn:
+            conn.execute("drop table if exists raw.rt_login_probe")
+            conn.execute(psycopg.sql.SQL("drop role {}").format(psycopg.sql.Identifier(login)))
 
 
 # ---- dbt as lazi_transformer; the upgrade of a database built by an older version ----------
