@@ -9,6 +9,7 @@ from typing import Any
 
 from prefect import get_run_logger, task
 
+from lazi import upgrade
 from lazi.config import PROJECT_ROOT
 from lazi.db import warehouse
 from lazi.dbt_env import dbt_environment
@@ -34,8 +35,13 @@ def dbt_build(
     from dbt.cli.main import dbtRunner  # imports in ~4 s: only when the task runs
 
     logger = get_run_logger()
-    os.environ.update(dbt_environment(warehouse.resolve().url))
+    url = warehouse.resolve().url
+    os.environ.update(dbt_environment(url))
     os.environ.update(PER_LOAD_ENV if per_load else {"LAZI_TEST_ROWS": "all"})
+    # New code that changed an incremental model: rebuild it first (lazi/upgrade.py).
+    check = upgrade.before_build(url)
+    if check.rebuilt:
+        logger.info("new code: rebuilt with --full-refresh: %s", ", ".join(check.rebuilt))
     args = ["build", "--project-dir", str(PROJECT_ROOT), "--profiles-dir", str(PROJECT_ROOT)]
     if select:
         args += ["--select", *select]
@@ -59,4 +65,5 @@ def dbt_build(
     if not result.success:
         detail = "; ".join(failures[:5]) or str(result.exception)
         raise DbtBuildFailed(f"dbt build failed: {detail}")
+    check.saved()
     return {"dbt": dict(statuses)}

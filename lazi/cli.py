@@ -126,6 +126,30 @@ def db_migrate() -> None:
     typer.echo(f"{len(result.applied)} applied, {result.already_applied} already applied")
 
 
+@app.command("upgrade")
+@clear_errors
+def upgrade() -> None:
+    """After new code: apply pending migrations and rebuild (--full-refresh) exactly the
+    incremental models whose definition changed since the last successful build."""
+    from lazi.db.warehouse import resolve
+    from lazi.upgrade import upgrade as run_upgrade
+
+    result = run_upgrade(resolve().url)
+    for migration_id in result.migrations_applied:
+        typer.echo(f"applied {migration_id}")
+    if not result.compared:
+        typer.echo(
+            "no manifest of a successful build to compare with yet: nothing rebuilt "
+            "(each successful build saves one)"
+        )
+    for unique_id in result.rebuilt:
+        typer.echo(f"rebuilt {unique_id} (--full-refresh)")
+    typer.echo(
+        f"{len(result.migrations_applied)} migrations applied, "
+        f"{len(result.rebuilt)} changed incremental models rebuilt"
+    )
+
+
 @app.command("run")
 @clear_errors
 def run(

@@ -16,6 +16,8 @@ import psycopg
 
 from lazi.config import DBT_LOG_DIR, DBT_TARGET_DIR, PROJECT_ROOT
 
+TRANSFORMER_ROLE = "lazi_transformer"
+
 
 def dbt_environment(url: str) -> dict[str, str]:
     info = psycopg.conninfo.conninfo_to_dict(url)
@@ -23,6 +25,9 @@ def dbt_environment(url: str) -> dict[str, str]:
         "DBT_HOST": str(info.get("host", "127.0.0.1")),
         "DBT_PORT": str(info.get("port", 5432)),
         "DBT_USER": str(info.get("user", "postgres")),
+        # dbt owns what it builds as this role: a build by hand must not leave tables the
+        # scheduled builds (which act as lazi_transformer) cannot drop or rename.
+        "DBT_ROLE": TRANSFORMER_ROLE,
         # dbt scrubs the values of DBT_ENV_SECRET_* variables from its logs and errors.
         "DBT_ENV_SECRET_PASSWORD": str(info.get("password", "")),
         "DBT_DBNAME": str(info.get("dbname", "postgres")),

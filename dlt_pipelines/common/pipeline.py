@@ -45,7 +45,7 @@ from dlt_pipelines.common.resource import SPOOL
 from dlt_pipelines.common.stats import EndpointStats, RunStats
 from lazi.config import mask_secrets, package_bytes, state_dir
 from lazi.db.fetch import fetch_value
-from lazi.db.warehouse import as_role
+from lazi.db.warehouse import as_role, check_role, login_url
 
 log = logging.getLogger("lazi.sources")
 
@@ -107,7 +107,12 @@ def run_sync(
     package_size = package_bytes(PACKAGE_BYTES)  # a bad setting fails before anything starts
     began = time.time()
     run_id = uuid.uuid4()
+    # Everything the sync does, its books included, acts as the loader: raw and its own rows of
+    # sync.inbound_log, nothing else (migrations 0008, 0016).
+    warehouse_url = _loader_url(warehouse_url, loader_role)
     with psycopg.connect(warehouse_url, autocommit=True) as books:
+        if loader_role:
+            check_role(books, loader_role)
         _lock(books, vendor)
         _close_interrupted(books, vendor)
         _log_run(books, run_id, vendor, options, "running")
@@ -116,7 +121,7 @@ def run_sync(
         try:
             pipeline = dlt.pipeline(
                 pipeline_name=f"lazi_{vendor}",
-                destination=raw_postgres(credentials=_loader_url(warehouse_url, loader_role)),
+                destination=raw_postgres(credentials=warehouse_url),
                 dataset_name="raw",
                 pipelines_dir=str(_pipelines_dir(books)),
                 progress=dlt.progress.log(log_period=30),
@@ -226,8 +231,10 @@ def _pipelines_dir(books: psycopg.Connection) -> Path:
 
 
 def _loader_url(url: str, role: str | None) -> str:
-    """dlt connects as the warehouse user but acts as the loader role (writes raw only)."""
-    return as_role(url, role)
+    """The sync connects as the warehouse user, or as the loader's own login (LAZI_LOADER_URL),
+    and acts as the loader role (writes raw only) either way: the raw tables dlt creates must
+    belong to lazi_loader, whose default privileges let dbt read them."""
+    return as_role(login_url(url, role), role) if role else url
 
 
 def _finish_pending(pipeline: dlt.Pipeline) -> list[str]:

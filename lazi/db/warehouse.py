@@ -50,10 +50,10 @@ def resolve(*, start_local: bool = True) -> Warehouse:
     return Warehouse(url=cluster.url(), local=True)
 
 
-def _validate_url(url: str) -> None:
+def _validate_url(url: str, variable: str = "DATABASE_URL") -> None:
     problem = url_problem(url)
     if problem is not None:
-        raise LaziError(f"DATABASE_URL {problem}; {EXPECTED_URL}.")
+        raise LaziError(f"{variable} {problem}; {EXPECTED_URL}.")
 
 
 def as_role(url: str, role: str | None) -> str:
@@ -65,38 +65,76 @@ def as_role(url: str, role: str | None) -> str:
     return f"{url}{separator}options={quote(f'-c role={role}')}"
 
 
-# PgBouncer's refusal of the `options` startup parameter (as_role) in every pool mode.
+def role_url_variable(role: str) -> str:
+    """LAZI_LOADER_URL, LAZI_REVERSE_ETL_URL: a login of the step's own (dbt acts as
+    lazi_transformer through `role:` in profiles.yml)."""
+    return f"{role.upper()}_URL"
+
+
+def role_url(url: str, role: str) -> str:
+    """The URL a step that acts as `role` connects with: a login user of its own when
+    LAZI_<ROLE>_URL is set (a member of `role`: what a transaction pooler such as PgBouncer
+    needs, which keeps one pool per user and passes no `options`), otherwise `url` acting as
+    `role` through the `options=-c role=…` startup parameter (one DATABASE_URL)."""
+    if os.environ.get(role_url_variable(role), "").strip():
+        return login_url(url, role)
+    return as_role(url, role)
+
+
+def login_url(url: str, role: str) -> str:
+    """LAZI_<ROLE>_URL when set (checked), otherwise `url` itself."""
+    variable = role_url_variable(role)
+    own = os.environ.get(variable, "").strip()
+    if not own:
+        return url
+    _validate_url(own, variable)
+    return own
+
+
+# PgBouncer's refusal of the `options` startup parameter (as_role), in every pool mode.
 POOLER_REFUSES_OPTIONS = "unsupported startup parameter"
 
 
-def connect_as(url: str, role: str, **kwargs: object) -> psycopg.Connection:
-    """Connect acting as `role`, directly or through a transaction-mode connection pooler.
-
-    A pooler hands each transaction to any of its server connections, so nothing may rest on
-    session state. Server-side prepared statements are off: psycopg prepares a query from
-    its fifth execution on, and the next transaction's server connection has never seen it.
-    The role is the startup option of as_role; a pooler that refuses that option (PgBouncer)
-    or drops it must be reached as a login whose default role is `role` (README: through a
-    connection pooler). Either way the connection is checked to act as `role`, never as a
-    more privileged login."""
+def connect_as(url: str, role: str, **kwargs: Any) -> psycopg.Connection:
+    """`connect` for a step that must act as `role`, checked: a pooler that drops the `options`
+    parameter (PgBouncer with `ignore_startup_parameters = options`) would leave the connection
+    acting as the warehouse's owner, which may write every schema."""
+    # No server-side prepared statements: a transaction pooler may run the next statement on
+    # another server connection, which never saw the PREPARE (PgBouncer before 1.21).
     kwargs.setdefault("prepare_threshold", None)
     try:
-        conn = connect(as_role(url, role), **kwargs)
+        conn = connect(role_url(url, role), **kwargs)
     except ConnectionFailed as exc:
         if POOLER_REFUSES_OPTIONS not in str(exc):
             raise
-        conn = connect(url, **kwargs)
-    acting = conn.execute("select current_user").fetchone()
+        # reached as a login whose default role is `role` (ALTER ROLE … SET role), checked below
+        conn = connect(login_url(url, role), **kwargs)
+    try:
+        check_role(conn, role)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def check_role(conn: psycopg.Connection, role: str) -> None:
+    """Raise unless the connection acts as `role`, or as a login user that is a member of it
+    and no superuser (LAZI_<ROLE>_URL)."""
+    row = conn.execute(
+        "select current_user::text, current_user::text = %s or ("
+        " not (select rolsuper from pg_roles where rolname = current_user)"
+        " and pg_has_role(current_user, %s, 'usage'))",
+        (role, role),
+    ).fetchone()
+    acting, allowed = row if row else ("nobody", False)
     if not conn.autocommit:
         conn.rollback()
-    if acting is None or acting[0] != role:
-        conn.close()
+    if not allowed:
         raise LaziError(
-            f"The connection to {_where(url)} acts as {acting[0] if acting else 'nobody'!r}, "
-            f"not as {role}: a connection pooler dropped the role option. Connect through it "
-            f"as a login whose default role is {role} (ALTER ROLE <login> SET role = '{role}')."
+            f"The connection for {role} acts as {acting}, not as {role}: the server or a pooler "
+            f"ignored the role option (PgBouncer does). Give this step a login user that is a "
+            f"member of {role} in {role_url_variable(role)}, or connect to the server directly."
         )
-    return conn
 
 
 class ConnectionFailed(LaziError):

@@ -74,16 +74,16 @@ def endpoint() -> TenantEndpoint:
     from dlt_pipelines.servicetitan.helpers import ClientCredentialsAuth
     from dlt_pipelines.servicetitan.settings import DEFAULT_AUTH_URL, DEFAULT_BASE_URL
 
-    app_key = dlt.secrets.get("sources.servicetitan.app_key")
-    tenants = dlt.secrets.get("sources.servicetitan.tenants")
+    app_key: str | None = dlt.secrets.get("sources.servicetitan.app_key")
+    tenants: Any = dlt.secrets.get("sources.servicetitan.tenants")
     if not app_key or not tenants:
         raise LaziError(
             "no ServiceTitan credentials: set SOURCES__SERVICETITAN__APP_KEY and "
             "SOURCES__SERVICETITAN__TENANTS (see README) to push to ServiceTitan"
         )
-    base_url = dlt.config.get("sources.servicetitan.base_url") or DEFAULT_BASE_URL
-    auth_url = dlt.config.get("sources.servicetitan.auth_url") or DEFAULT_AUTH_URL
-    guid = dlt.config.get("sources.servicetitan.application_guid") or DEFAULT_APPLICATION_GUID
+    base_url: str = dlt.config.get("sources.servicetitan.base_url") or DEFAULT_BASE_URL
+    auth_url: str = dlt.config.get("sources.servicetitan.auth_url") or DEFAULT_AUTH_URL
+    guid: str = dlt.config.get("sources.servicetitan.application_guid") or DEFAULT_APPLICATION_GUID
     # The token requests share one client for the run (the worker's is for the API calls).
     http = httpx.Client(timeout=30.0)
     auth = {

@@ -139,6 +139,15 @@ def test_run_executes_the_elt_flow_and_logs_it(pg_cluster: LocalCluster, tmp_pat
         delivered = conn.execute(
             "select count(*) from sync.outbound_queue where status = 'succeeded'"
         ).fetchone()[0]
+        # each step acted as its own role (migration 0016): it owns what it made
+        owners = dict(
+            conn.execute(
+                "select c.oid::regclass::text, c.relowner::regrole::text from pg_class as c "
+                "where c.oid in ('raw.st_customers'::regclass, 'master.customers'::regclass, "
+                "'staging.stg_servicetitan__customers'::regclass, 'marts.sync_callrail_calls'"
+                "::regclass)"
+            ).fetchall()
+        )
     assert runs == {
         "lazi": "succeeded",
         "servicetitan": "succeeded",
@@ -146,6 +155,14 @@ def test_run_executes_the_elt_flow_and_logs_it(pg_cluster: LocalCluster, tmp_pat
         "callrail": "succeeded",
     }
     assert customers > 0
+    assert owners == {
+        "raw.st_customers": "lazi_loader",
+        "master.customers": "lazi_transformer",
+        "staging.stg_servicetitan__customers": "lazi_transformer",
+        "marts.sync_callrail_calls": "lazi_transformer",
+    }
+    # the manifest the next build compares new code with (lazi upgrade)
+    assert list((tmp_path / "state" / "dbt-state").glob("*/manifest.json"))
     users, conversations, sms = landed
     assert users > 0 and conversations > 0 and sms > 0
     # the push ran after the build, while the stand-ins were up, and says what it did
