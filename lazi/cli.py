@@ -303,7 +303,11 @@ def sync(
 @clear_errors
 def push(
     target: Annotated[
-        list[str] | None, typer.Option(help="Push only this target (repeatable): callrail_calls.")
+        list[str] | None,
+        typer.Option(
+            help="Push only this target (repeatable): callrail_calls, ghl_contacts,"
+            " ghl_opportunities."
+        ),
     ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would be sent; send and queue nothing.")

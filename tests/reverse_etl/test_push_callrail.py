@@ -37,6 +37,7 @@ from tests.reverse_etl.conftest import (
 )
 from tests.transform._crm_fixtures import CrmWarehouse
 
+CALLS = ["callrail_calls"]  # the other pushes have their own modules
 FAST = WorkerOptions(retry=RetryPolicy(base_s=0.05, max_s=0.5), seed=16)
 NOTE_MAPPING = (
     "insert into workflow.field_mappings (source_system, source_entity, source_field, "
@@ -75,7 +76,7 @@ def test_push_is_read_back_and_a_second_push_sends_nothing(fresh: CrmWarehouse) 
     assert all(row["payload"]["lead_status"] == "good_lead" for row in wanted)
     assert all(set(row["payload"]) == {"value", "lead_status", "tags"} for row in wanted)
 
-    first = push(fresh.url, options=FAST)
+    first = push(fresh.url, CALLS, options=FAST)
     assert first["enqueued"] == {"callrail_calls": len(wanted)}
     assert first["delivery"]["succeeded"] == len(wanted)
     assert statuses(fresh) == {"succeeded": len(wanted)}
@@ -93,7 +94,7 @@ def test_push_is_read_back_and_a_second_push_sends_nothing(fresh: CrmWarehouse) 
     assert {(r["method"], r["status_code"]) for r in requests} == {("PUT", 200)}
 
     sent = len(writes(fresh))
-    second = push(fresh.url, options=FAST)
+    second = push(fresh.url, CALLS, options=FAST)
     assert second["enqueued"] == {"callrail_calls": 0}
     assert second["delivery"]["succeeded"] == 0
     assert len(writes(fresh)) == sent
@@ -101,7 +102,7 @@ def test_push_is_read_back_and_a_second_push_sends_nothing(fresh: CrmWarehouse) 
 
 def test_dry_run_counts_without_sending(fresh: CrmWarehouse) -> None:
     sent = len(writes(fresh))
-    planned = push(fresh.url, dry_run=True)["plans"][0]
+    planned = push(fresh.url, CALLS, dry_run=True)["plans"][0]
     assert planned["create"] == len(desired(fresh))
     assert planned["update"] == planned["skip"] == 0
     assert planned["samples"] and "value" in planned["samples"][0]["changes"]
@@ -176,7 +177,7 @@ def test_vendor_validation_errors_and_garbage_fail_only_their_rows(fresh: CrmWar
                 "('callrail', 'callrail_call', %s, %s, 'update', %s, %s)",
                 (entity_id, target["account_id"], Jsonb(payload), f"by-hand-{number}"),
             )
-    result = push(fresh.url, options=FAST)
+    result = push(fresh.url, CALLS, options=FAST)
     assert result["delivery"]["succeeded"] == len(wanted)
     assert result["delivery"]["failed"] == len(by_hand)
     failed = fresh.rows(
@@ -209,7 +210,7 @@ def test_faults_are_retried_until_all_delivered_within_the_limits(fresh: CrmWare
     clear_calls(fresh)
     set_faults(fresh, {"rate_429": 0.04, "rate_5xx": 0.04, "rate_drop": 0.02, "seed": seed})
     try:
-        result = push(fresh.url, options=FAST)
+        result = push(fresh.url, CALLS, options=FAST)
     finally:
         set_faults(fresh, {})
     wanted = desired(fresh)
@@ -291,7 +292,16 @@ def test_killed_workers_lose_no_write_and_leave_no_row_stuck(
     try:
         for _ in range(20):
             process = subprocess.Popen(
-                [sys.executable, "-m", "lazi.cli", "push", "--lease-seconds", "2"],
+                [
+                    sys.executable,
+                    "-m",
+                    "lazi.cli",
+                    "push",
+                    "--target",
+                    "callrail_calls",
+                    "--lease-seconds",
+                    "2",
+                ],
                 cwd=PROJECT_ROOT,
                 env=dict(os.environ),
                 stdout=subprocess.DEVNULL,
@@ -300,7 +310,7 @@ def test_killed_workers_lose_no_write_and_leave_no_row_stuck(
             time.sleep(rng.uniform(0.3, 2.5))
             process.send_signal(signal.SIGKILL)
             process.wait()
-        result = push(fresh.url, options=WorkerOptions(lease_s=2, retry=FAST.retry))
+        result = push(fresh.url, CALLS, options=WorkerOptions(lease_s=2, retry=FAST.retry))
     finally:
         fresh.execute("delete from sync.rate_limits where window_name = 'kill_test'")
     wanted = desired(fresh)
@@ -329,7 +339,7 @@ def lazi(*args: str, url: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_queue_commands(fresh: CrmWarehouse) -> None:
-    dry = lazi("push", "--dry-run", url=fresh.url)
+    dry = lazi("push", "--target", "callrail_calls", "--dry-run", url=fresh.url)
     assert dry.returncode == 0, dry.stderr
     assert f"callrail_calls: {len(desired(fresh))} to create, 0 to update" in dry.stdout
     with connect(fresh) as conn:
@@ -412,7 +422,7 @@ def test_a_persons_edit_after_the_last_read_is_kept_as_a_conflict(fresh: CrmWare
             "from marts.sync_callrail_calls where entity_id <> all(%s)",
             ([row["entity_id"] for row in wanted[:3]],),
         )
-        first = push(fresh.url, options=FAST)
+        first = push(fresh.url, CALLS, options=FAST)
         assert first["delivery"]["succeeded"] == 3  # nobody edited them: no conflict
         assert first["delivery"]["conflict"] == 0
         assert_applied(fresh, among=3)
@@ -439,7 +449,7 @@ def test_a_persons_edit_after_the_last_read_is_kept_as_a_conflict(fresh: CrmWare
             (target["entity_id"],),
         )
         [target] = [row for row in desired(fresh) if row["entity_id"] == target["entity_id"]]
-        second = push(fresh.url, options=FAST)
+        second = push(fresh.url, CALLS, options=FAST)
         # a row that would write only the field the person changed: nothing is sent
         with connect(fresh) as conn:
             conn.execute(
