@@ -8,7 +8,6 @@
     on, so that a repeated create finds the first). Which fields are sent
     comes from workflow.field_mappings (source entity sync_ghl_contacts); the
     hash covers the sent fields only. -#}
-{%- set managed_tags = ['st-customer', 'st-open-estimate'] -%}
 with
 
 contacts as (
@@ -72,16 +71,27 @@ open_estimates as (
 
 ),
 
+tenant_location_counts as (
+
+    select
+        st_tenant_id,
+        ghl_location_id,
+        count(*) as contact_count
+    from contacts
+    where st_tenant_id is not null and ghl_location_id is not null
+    group by 1, 2
+
+),
+
 tenant_locations as (
 
     -- the location most of a tenant's matched contacts live in
     select distinct on (st_tenant_id)
         st_tenant_id,
-        ghl_location_id
-    from contacts
-    where st_tenant_id is not null and ghl_location_id is not null
-    group by 1, 2
-    order by st_tenant_id asc, count(*) desc, ghl_location_id asc
+        ghl_location_id,
+        contact_count
+    from tenant_location_counts
+    order by 1 asc, 3 desc, 2 asc
 
 ),
 
@@ -146,6 +156,47 @@ people as (
 
 ),
 
+chosen_tags as (
+
+    select
+        people.tenant_id,
+        people.customer_id,
+        kept.value as tag
+    from people
+    cross join
+        lateral jsonb_array_elements_text(people.ghl_tags) as kept (value)
+    where kept.value not in ('st-customer', 'st-open-estimate')
+
+    union all
+
+    select
+        tenant_id,
+        customer_id,
+        'st-customer' as tag
+    from people
+
+    union all
+
+    select
+        tenant_id,
+        customer_id,
+        'st-open-estimate' as tag
+    from people
+    where open_estimate_total > 0
+
+),
+
+contact_tags as (
+
+    select
+        tenant_id,
+        customer_id,
+        jsonb_agg(distinct tag order by tag) as tags
+    from chosen_tags
+    group by 1, 2
+
+),
+
 available as (
 
     -- every value a mapping row may choose, under its source_field name;
@@ -166,22 +217,13 @@ available as (
             'phone', people.phone,
             -- tags replace the contact's list: its other tags stay, the st-*
             -- ones say what is true now
-            'tags',
-            (
-                select coalesce(jsonb_agg(tag order by tag), '[]'::jsonb)
-                from (
-                    select tag.value as tag
-                    from jsonb_array_elements_text(people.ghl_tags) as tag (value)
-                    where tag.value not in ('{{ managed_tags | join("', '") }}')
-                    union
-                    select 'st-customer'
-                    union
-                    select 'st-open-estimate'
-                    where people.open_estimate_total > 0
-                ) as chosen
-            )
+            'tags', coalesce(contact_tags.tags, '[]'::jsonb)
         ) as contact_fields
     from people
+    left join contact_tags
+        on
+            people.tenant_id = contact_tags.tenant_id
+            and people.customer_id = contact_tags.customer_id
     where
         people.location_id is not null
         and (

@@ -52,10 +52,11 @@ won_stages as (
     select distinct on (location_id, pipeline_id)
         location_id,
         pipeline_id,
-        stage_id
+        stage_id,
+        stage_position
     from stages
     where is_won and not is_deleted
-    order by location_id asc, pipeline_id asc, stage_position desc
+    order by 1 asc, 2 asc, 4 desc
 
 ),
 
@@ -70,7 +71,7 @@ outcomes as (
     inner join attribution
         on
             opportunities.contact_id = attribution.contact_id
-            and attribution.created_at >= opportunities.created_at
+            and opportunities.created_at <= attribution.created_at
     left join sold_jobs
         on
             attribution.tenant_id = sold_jobs.tenant_id
