@@ -6,8 +6,9 @@ location, and __BASE_URL), so a row goes out with its own location's token.
 
 Contacts: a matched contact is updated (`PUT /contacts/{id}`, its id in the row's read_state);
 a ServiceTitan customer without one is created with `POST /contacts/upsert`, which matches on
-email and phone: a delivery repeated after a kill finds the contact the first one created
-instead of adding a second, and sync.ghl_contact_upserts records which it was (`new`).
+email and phone (sent only there, never to a matched contact): a delivery repeated after a
+kill finds the contact the first one created instead of adding a second, and
+sync.ghl_contact_upserts records which it was (`new`).
 Custom fields are written by key (`contact.<key>`); before the first write of a run to a
 location, the keys a row uses are looked up (`GET /locations/{id}/customFields`) and the
 missing ones created (POST), through the same rate limit and audit log as every request.
@@ -56,7 +57,8 @@ OPPORTUNITY_FIELDS: dict[str, tuple[type, ...]] = {
     "name": (str,),
     "assignedTo": (str,),
 }
-READ_FIELDS = ("firstName", "lastName", "email", "phone", "tags")
+READ_FIELDS = ("firstName", "lastName", "tags")
+IDENTITY = ("email", "phone")
 Send = Callable[[Request], Outcome | None]
 
 
@@ -164,6 +166,9 @@ def contact_write(held: Claim, to: Endpoint) -> Request:
         ]
     contact_id = _contact_id(held)
     if contact_id is not None:
+        # identity fields only choose whom upsert creates or finds: a matched contact keeps
+        # its own (another contact may hold ServiceTitan's, which GHL refuses as a duplicate)
+        body = {k: v for k, v in body.items() if k not in IDENTITY}
         path = f"/contacts/{quote(contact_id, safe='')}"
         return _request("PUT", to, held.scope, path, body)
     if not body.get("email") and not body.get("phone"):

@@ -14,13 +14,21 @@ from collections import Counter
 from decimal import Decimal
 from typing import Any
 
+import httpx
 from psycopg.types.json import Jsonb
 
 from lazi.config import PROJECT_ROOT
 from lazi.reverse_etl import enqueue, gohighlevel, worker
 from lazi.reverse_etl.push import push
 from lazi.reverse_etl.worker import RetryPolicy, WorkerOptions
-from tests.reverse_etl.conftest import SYNC_SELECTOR, connect, ghl, ghl_writes, statuses
+from tests.reverse_etl.conftest import (
+    SYNC_SELECTOR,
+    connect,
+    ghl,
+    ghl_base,
+    ghl_writes,
+    statuses,
+)
 from tests.transform._crm_fixtures import CrmWarehouse
 
 CONTACTS = ["ghl_contacts"]
@@ -160,6 +168,11 @@ def test_contacts_are_read_back_created_once_and_a_rerun_sends_nothing(
     assert second["enqueued"] == {"ghl_contacts": 0}
     assert second["delivery"]["succeeded"] == 0
     assert len(ghl_writes(fresh)) == sent
+    # the stand-in counts requests per location in every window: none above GHL's limits
+    limits = httpx.get(f"{ghl_base(fresh)}/_sandbox/limits").json()
+    for name, limit in limits.items():
+        for location, seen in limit["max_seen"].items():
+            assert seen <= limit["limit"], (name, location, seen)
 
 
 def test_opportunities_move_to_the_won_stage(fresh: CrmWarehouse) -> None:

@@ -109,9 +109,11 @@ people as (
         completed_jobs.last_completed_job_date,
         coalesce(open_estimates.open_estimate_total, 0)::numeric(14, 2)
             as open_estimate_total,
-        -- a matched contact keeps its own names (the vendor's values) and is
-        -- sent no email or phone (another contact may hold ServiceTitan's); a
-        -- created one gets the warehouse's
+        -- a matched contact keeps its own names (the vendor's values); a
+        -- created one gets the warehouse's. Email and phone say whom to create
+        -- (upsert matches on them) and are never written to a matched contact
+        -- (the worker leaves them out), so the hash stays put once the contact
+        -- a push created is loaded and matched.
         case
             when ghl_contacts.contact_id is null then contacts.first_name
             else ghl_contacts.first_name
@@ -120,12 +122,8 @@ people as (
             when ghl_contacts.contact_id is null then contacts.last_name
             else ghl_contacts.last_name
         end as last_name,
-        case
-            when ghl_contacts.contact_id is null then contacts.primary_email
-        end as email,
-        case
-            when ghl_contacts.contact_id is null then contacts.primary_phone
-        end as phone,
+        contacts.primary_email as email,
+        contacts.primary_phone as phone,
         coalesce(to_jsonb(ghl_contacts.tags), '[]'::jsonb) as ghl_tags,
         ghl_contacts.first_name as ghl_first_name,
         ghl_contacts.last_name as ghl_last_name
