@@ -329,8 +329,9 @@ def push(
     target: Annotated[
         list[str] | None,
         typer.Option(
-            help="Push only this target (repeatable): callrail_calls, servicetitan_customers, "
-            "servicetitan_customer_tags, servicetitan_pricebook."
+            help="Push only this target (repeatable): callrail_calls, ghl_contacts, "
+            "ghl_opportunities, servicetitan_customers, servicetitan_customer_tags, "
+            "servicetitan_pricebook."
         ),
     ] = None,
     dry_run: Annotated[

@@ -9,7 +9,7 @@ from typing import Any
 
 import psycopg
 
-from lazi.reverse_etl.delivery import Request
+from lazi.reverse_etl.delivery import Outcome, Request
 from lazi.reverse_etl.queue import Claim
 
 
@@ -39,17 +39,25 @@ class Target:
     rejected: Callable[[psycopg.Connection, Claim, str], None] | None = None
     # conflict checks: the request that reads the record as the vendor holds it now, its
     # writable fields from the answer, and when two values of a field are the same
-    current: Callable[[Claim, Endpoint], Request] | None = None
+    # (None from it: nothing to read, e.g. a record still to be created)
+    current: Callable[[Claim, Endpoint], Request | None] | None = None
     current_fields: Callable[[Any], dict[str, Any]] = dict
     same: Callable[[str, Any, Any], bool] = lambda _field, a, b: a == b
     merge_rules: str = ""  # workflow.merge_rules.target_entity
+    # requests a row needs first (e.g. creating GoHighLevel custom fields), made through the
+    # given send (rate limit, audit, lease); returns the answer that stops the row, or None
+    prepare: (
+        Callable[[Claim, Endpoint, Callable[[Request], Outcome | None]], Outcome | None] | None
+    ) = None
 
 
 def all_targets() -> dict[str, Target]:
-    from lazi.reverse_etl import callrail, servicetitan
+    from lazi.reverse_etl import callrail, gohighlevel, servicetitan
 
     targets = (
         callrail.CALLS,
+        gohighlevel.CONTACTS,
+        gohighlevel.OPPORTUNITIES,
         servicetitan.CUSTOMERS,
         servicetitan.CUSTOMER_TAGS,
         servicetitan.PRICEBOOK,

@@ -138,6 +138,15 @@ def _deliver(
         read = target.current(held, endpoint) if target.current else None
     except InvalidPayload as exc:
         return _failed(conn, held, target, f"invalid payload: {exc}")
+    if target.prepare is not None:
+        try:
+            stopped = target.prepare(
+                held, endpoint, lambda req: _send(conn, http, held, target, req, options)
+            )
+        except queue.LeaseLost:
+            return "lost"
+        if stopped is not None:
+            return _not_delivered(conn, held, target, stopped, options, rng)
     found = conflicts.Found()
     guarded = [name for name in request.body or {} if rules.get(name) in conflicts.GUARDED]
     if read is not None and guarded:

@@ -1,6 +1,6 @@
 """A warehouse loaded from the stand-ins and built by dbt up to the sync_* models (once for
 the package: every push module shares it, each test starting from `fresh`), and helpers to
-read the stand-ins and reset the queue between tests."""
+read the CallRail and GoHighLevel stand-ins and reset the queue between tests."""
 
 from __future__ import annotations
 
@@ -21,14 +21,23 @@ SYNC_SELECTOR = [
     "sync_servicetitan_customers",
     "sync_servicetitan_customer_tags",
     "sync_servicetitan_pricebook",
+    "sync_ghl_contacts",
+    "sync_ghl_opportunities",
 ]
 MERGE_RULE = "update workflow.merge_rules set is_enabled = {enabled} where name = 'callrail_calls'"
 TEST_BUCKET = (
     "update sync.rate_limits set capacity = 400, refill_per_s = 0.1 "
     "where vendor = 'callrail' and window_name = 'hour'"
 )
+# GoHighLevel's documented burst, 100 requests per 10 s per location, used to the full
+# (50 + 5/s * 10 s); the seeded bucket keeps 10 % of it for the loader.
+GHL_TEST_BUCKET = (
+    "update sync.rate_limits set capacity = 50, refill_per_s = 5 "
+    "where vendor = 'gohighlevel' and window_name = 'burst'"
+)
 
 
+# One warehouse for every module here: its build is most of their time.
 @pytest.fixture(scope="package")
 def wh(
     pg_cluster: LocalCluster, tmp_path_factory: pytest.TempPathFactory
@@ -36,11 +45,13 @@ def wh(
     for built in build_warehouse(
         pg_cluster, tmp_path_factory.mktemp("reverse_etl"), scale=100, seed=16
     ):
-        built.dbt("build", "--select", *SYNC_SELECTOR)
+        # estimates are not upstream of the CRM models build_warehouse builds
+        built.dbt("build", "--select", "+estimates", *SYNC_SELECTOR)
         # The seeded bucket (100 at once, then 800 an hour) would make the module wait for
         # minutes. This one still keeps the worker under the stand-in's 1,000 an hour per
         # account (400 + 0.1/s * 3,600 = 760), which the tests check at the stand-in.
         built.execute(TEST_BUCKET)
+        built.execute(GHL_TEST_BUCKET)
         # The tests undo pushes at CallRail as a person would (clear_calls); with the merge
         # rule on, the next push would rightly keep those edits. Its own test turns it on.
         built.execute(MERGE_RULE.format(enabled="false"))
@@ -52,7 +63,7 @@ def fresh(wh: CrmWarehouse) -> CrmWarehouse:
     """The queue and its bookkeeping emptied, faults off, the default mappings only."""
     wh.execute(
         "truncate sync.outbound_queue, sync.entity_hashes, sync.callrail_conversion_log, "
-        "sync.conflicts cascade"
+        "sync.ghl_contact_upserts, sync.conflicts cascade"
     )
     wh.execute("delete from audit.api_log where queue_id is not null")
     set_faults(wh, {})
@@ -169,3 +180,28 @@ def statuses(wh: CrmWarehouse) -> dict[str, int]:
 
 def connect(wh: CrmWarehouse) -> psycopg.Connection:
     return psycopg.connect(wh.url, autocommit=True)
+
+
+# --- GoHighLevel ---------------------------------------------------------------------------
+
+
+def ghl_base(wh: CrmWarehouse) -> str:
+    return wh.sandbox.base_url("gohighlevel")
+
+
+def ghl_writes(wh: CrmWarehouse) -> list[dict[str, Any]]:
+    return httpx.get(f"{ghl_base(wh)}/_sandbox/writes").json()
+
+
+def ghl_headers(wh: CrmWarehouse, location: str) -> dict[str, str]:
+    token = wh.world.credentials["gohighlevel"]["tokens"][location]
+    return {"Authorization": f"Bearer {token}", "Version": "2021-07-28"}
+
+
+def ghl(wh: CrmWarehouse, method: str, location: str, path: str, **kwargs: Any) -> Any:
+    """One request to the GoHighLevel stand-in as the location's token; the JSON answer."""
+    response = httpx.request(
+        method, f"{ghl_base(wh)}{path}", headers=ghl_headers(wh, location), **kwargs
+    )
+    response.raise_for_status()
+    return response.json()

@@ -170,7 +170,7 @@ def test_enqueue_and_two_workers_deliver_everything_through_pgbouncer(
     logged = fresh.rows("select count(*) as n from audit.api_log where queue_id is not null")
     assert logged[0]["n"] == len(wanted)
 
-    again = push(pgbouncer["url"], options=callrail_tests.FAST)
+    again = push(pgbouncer["url"], callrail_tests.CALLRAIL, options=callrail_tests.FAST)
     assert again["enqueued"] == {"callrail_calls": 0}
     assert again["delivery"]["succeeded"] == 0
     assert len(writes(fresh)) == mark + len(wanted)
@@ -193,7 +193,7 @@ def test_a_rerun_after_a_reload_and_build_with_no_vendor_change_sends_nothing(
     only, so nothing is queued and nothing is sent. (Here rather than beside the other push
     tests, whose module spends most of the stand-in's hourly request budget per account.)"""
     clear_calls(fresh)
-    first = push(fresh.url, options=callrail_tests.FAST)
+    first = push(fresh.url, callrail_tests.CALLRAIL, options=callrail_tests.FAST)
     assert first["delivery"]["succeeded"] == len(desired(fresh))
     before = {row["entity_id"]: row["read_state"] for row in desired(fresh)}
     run_vendor("callrail", fresh.url, full=True)
@@ -204,7 +204,7 @@ def test_a_rerun_after_a_reload_and_build_with_no_vendor_change_sends_nothing(
     sent = len(writes(fresh))
     books = statuses(fresh)
 
-    second = push(fresh.url, options=callrail_tests.FAST)
+    second = push(fresh.url, callrail_tests.CALLRAIL, options=callrail_tests.FAST)
     assert second["enqueued"] == {"callrail_calls": 0}
     assert second["delivery"] == dict.fromkeys(second["delivery"], 0)
     assert len(writes(fresh)) == sent

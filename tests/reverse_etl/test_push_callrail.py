@@ -102,7 +102,7 @@ def test_push_is_read_back_and_a_second_push_sends_nothing(fresh: CrmWarehouse) 
 
 def test_dry_run_counts_without_sending(fresh: CrmWarehouse) -> None:
     sent = len(writes(fresh))
-    planned = push(fresh.url, dry_run=True)["plans"][0]
+    planned = push(fresh.url, CALLRAIL, dry_run=True)["plans"][0]
     assert planned["create"] == len(desired(fresh))
     assert planned["update"] == planned["skip"] == 0
     assert planned["samples"] and "value" in planned["samples"][0]["changes"]
@@ -373,7 +373,7 @@ def lazi(*args: str, url: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_queue_commands(fresh: CrmWarehouse) -> None:
-    dry = lazi("push", "--dry-run", url=fresh.url)
+    dry = lazi("push", "--target", "callrail_calls", "--dry-run", url=fresh.url)
     assert dry.returncode == 0, dry.stderr
     assert f"callrail_calls: {len(desired(fresh))} to create, 0 to update" in dry.stdout
     with connect(fresh) as conn:

@@ -162,3 +162,14 @@ def test_checker_rejects_a_wrong_shape(ghl_ro: GhlClient) -> None:
     forged = httpx.Response(200, json=broken, request=response.request)
     with pytest.raises(InvalidData):
         check_ghl(forged, "contacts.json")
+
+
+def test_custom_field_answers_match_spec(ghl: GhlClient) -> None:
+    base = f"/locations/{ghl.location}/customFields"
+    listed = ghl.http.get(base, params={"model": "contact"})
+    check_ghl(listed, "locations.json")
+    created = ghl.http.post(base, json={"name": "ST Open Estimate Total", "dataType": "TEXT"})
+    assert created.status_code == 201
+    check_ghl(created, "locations.json", request=True)
+    one = ghl.http.get(f"{base}/{created.json()['customField']['id']}")
+    check_ghl(one, "locations.json")

@@ -166,3 +166,32 @@ def test_advance_through_control_endpoint(ghl: GhlClient) -> None:
     before = ghl.world.now
     counts = ghl.http.post("/_sandbox/advance", params={"hours": 24}).json()
     assert ghl.world.now > before and isinstance(counts, dict)
+
+
+def test_custom_fields_are_listed_created_once_and_written_by_key(ghl: GhlClient) -> None:
+    base = f"/locations/{ghl.location}/customFields"
+    listed = ghl.http.get(base, params={"model": "contact"})
+    assert listed.status_code == 200
+    keys = {f["fieldKey"] for f in listed.json()["customFields"]}
+    assert "contact.servicetitan_customer_id" in keys  # what the world's contacts carry
+    created = ghl.http.post(base, json={"name": "ST Lifetime Value", "dataType": "TEXT"})
+    assert created.status_code == 201
+    field = created.json()["customField"]
+    assert field["fieldKey"] == "contact.st_lifetime_value" and field["model"] == "contact"
+    again = ghl.http.post(base, json={"name": "ST lifetime value", "dataType": "TEXT"})
+    assert again.status_code == 400 and "already exists" in again.json()["message"]
+    bad = ghl.http.post(base, json={"name": "x", "dataType": "TEXT", "model": "deal"})
+    assert bad.status_code == 422
+    elsewhere = ghl.http.get("/locations/someoneelse/customFields")
+    assert elsewhere.status_code == 403
+    contact = _live(ghl)[0]
+    written = ghl.http.put(
+        f"/contacts/{contact['id']}",
+        json={"customFields": [{"key": "contact.st_lifetime_value", "field_value": "12.50"}]},
+    )
+    assert written.status_code == 200
+    assert {"id": field["id"], "value": "12.50"} in written.json()["contact"]["customFields"]
+    assert [w["path"] for w in ghl.app.state.write_log.entries()[-2:]] == [
+        base,
+        f"/contacts/{contact['id']}",
+    ]

@@ -21,7 +21,13 @@ from lazi.sandbox._ghl_cr_kit import (
     world_lock,
 )
 from lazi.sandbox.common import FaultConfig, SlidingWindowLimiter, WriteLog
-from lazi.sandbox.gohighlevel import contacts, conversations, opportunities, users
+from lazi.sandbox.gohighlevel import (
+    contacts,
+    conversations,
+    custom_fields,
+    opportunities,
+    users,
+)
 from lazi.sandbox.gohighlevel.base import (
     BURST_LIMIT,
     BURST_WINDOW_S,
@@ -56,6 +62,7 @@ def create_app(
         write_log=write_log if write_log is not None else WriteLog(),
         settings={loc: Settings() for loc in world.ghl_locations},
     )
+    custom_fields.seed(ctx)
 
     def warm() -> None:
         for location in world.ghl_locations:
@@ -89,6 +96,7 @@ def create_app(
             opportunities.router,
             conversations.router,
             users.router,
+            custom_fields.router,
             _settings_router(ctx),
         ],
         limiters={"burst": burst, "daily": daily},

@@ -250,13 +250,20 @@ def normalize_phone(value: Any) -> str | None:
     return "+" + digits
 
 
-def merge_custom_fields(current: Any, written: list[Any], read_key: str) -> list[dict[str, Any]]:
+def merge_custom_fields(
+    current: Any, written: list[Any], read_key: str, key_ids: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
     """Apply write-format custom fields ({id|key, field_value}) to the read format; reads
-    call the value `value` on contacts and `fieldValue` on opportunities."""
+    call the value `value` on contacts and `fieldValue` on opportunities. A `key` (the
+    field's fieldKey) is resolved to its id through `key_ids`."""
     values = {f.get("id"): f.get(read_key) for f in current or [] if isinstance(f, dict)}
     for item in written:
-        if isinstance(item, dict) and (item.get("id") or item.get("key")):
-            values[item.get("id") or item.get("key")] = item.get("field_value")
+        if not isinstance(item, dict):
+            continue
+        key = str(item.get("key") or "")
+        field_id = item.get("id") or (key_ids or {}).get(key) or key
+        if field_id:
+            values[field_id] = item.get("field_value")
     return [{"id": k, read_key: v} for k, v in values.items()]
 
 
@@ -272,6 +279,8 @@ class GhlContext:
     views: Views
     write_log: WriteLog
     settings: dict[str, Settings]
+    # location -> field id -> custom field (custom_fields.py)
+    custom_fields: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def collection(self, name: str, location: str) -> Any:
         return self.world.collection(VENDOR, name, location)

@@ -33,6 +33,7 @@ from lazi.sandbox.gohighlevel.base import (
     unprocessable,
     validate,
 )
+from lazi.sandbox.gohighlevel.custom_fields import ids_by_key
 from lazi.sandbox.gohighlevel.search import (
     SearchError,
     SortSpec,
@@ -290,7 +291,9 @@ def duplicate_error(match: Record, field: str) -> Response:
     return bad_request("This location does not allow duplicated contacts.", meta=meta)
 
 
-def contact_changes(current: Record | None, body: dict[str, Any]) -> dict[str, Any]:
+def contact_changes(
+    current: Record | None, body: dict[str, Any], key_ids: dict[str, str] | None = None
+) -> dict[str, Any]:
     """A write body in read-model terms: phones in E.164, custom fields as {id, value},
     and the derived name / lower-case fields kept consistent."""
     changes = {k: v for k, v in body.items() if k not in _WRITE_ONLY}
@@ -298,7 +301,7 @@ def contact_changes(current: Record | None, body: dict[str, Any]) -> dict[str, A
         changes["phone"] = normalize_phone(changes["phone"])
     if "customFields" in changes:
         changes["customFields"] = merge_custom_fields(
-            (current or {}).get("customFields"), changes["customFields"], "value"
+            (current or {}).get("customFields"), changes["customFields"], "value", key_ids
         )
     merged = {**(current or {}), **changes}
     if {"firstName", "lastName", "name"} & changes.keys():
@@ -319,7 +322,8 @@ def new_contact(ctx: GhlContext, location: str, body: dict[str, Any]) -> Record:
     """Insert a contact; like GHL, fields nobody set are absent rather than null."""
     record: Record = {"locationId": location, "type": "lead", "dnd": False, "dndSettings": {}}
     record |= {"tags": [], "customFields": [], "source": "public api"}
-    record |= {k: v for k, v in contact_changes(None, body).items() if v is not None}
+    changes = contact_changes(None, body, ids_by_key(ctx, location))
+    record |= {k: v for k, v in changes.items() if v is not None}
     return ctx.collection("contacts", location).insert(record)
 
 
@@ -352,7 +356,8 @@ async def upsert_contact(request: Request) -> Response:
                 if holder is not None:
                     update.pop(name)
         contacts = ctx.collection("contacts", location)
-        record = contacts.patch(match["id"], contact_changes(match, update))
+        changes = contact_changes(match, update, ids_by_key(ctx, location))
+        record = contacts.patch(match["id"], changes)
         is_new = False
     ctx.log_write(request, body, 200)
     return json_response({"new": is_new, "contact": record, "traceId": trace_id()})
@@ -399,6 +404,7 @@ async def update_contact(request: Request, contact_id: str) -> Response:
         match, field = find_duplicate(ctx, location, body, exclude=contact_id)
         if match is not None and field is not None:
             return duplicate_error(match, field)
-    record = ctx.collection("contacts", location).patch(contact_id, contact_changes(current, body))
+    changes = contact_changes(current, body, ids_by_key(ctx, location))
+    record = ctx.collection("contacts", location).patch(contact_id, changes)
     ctx.log_write(request, body, 200)
     return json_response({"succeded": True, "contact": record})
