@@ -10,7 +10,7 @@ from typing import Any
 from prefect import get_run_logger, task
 
 from lazi.config import PROJECT_ROOT
-from lazi.db import warehouse
+from lazi.db import run_locks, warehouse
 from lazi.dbt_env import dbt_environment
 from lazi.progress import DbtProgress
 
@@ -34,7 +34,8 @@ def dbt_build(
     from dbt.cli.main import dbtRunner  # imports in ~4 s: only when the task runs
 
     logger = get_run_logger()
-    os.environ.update(dbt_environment(warehouse.resolve().url))
+    url = warehouse.resolve().url
+    os.environ.update(dbt_environment(url))
     os.environ.update(PER_LOAD_ENV if per_load else {"LAZI_TEST_ROWS": "all"})
     args = ["build", "--project-dir", str(PROJECT_ROOT), "--profiles-dir", str(PROJECT_ROOT)]
     if select:
@@ -44,10 +45,13 @@ def dbt_build(
     if full_refresh:
         args.append("--full-refresh")
     nodes = DbtProgress()
-    try:
-        result = dbtRunner(callbacks=[nodes]).invoke(args)
-    finally:
-        nodes.finish()
+    # One build at a time on the warehouse: scheduled loads of different vendors finish
+    # together, and two builds of the same incremental models would collide.
+    with run_locks.exclusive(url, "dbt"):
+        try:
+            result = dbtRunner(callbacks=[nodes]).invoke(args)
+        finally:
+            nodes.finish()
     statuses: Counter[str] = Counter()
     failures = []
     for node in getattr(result.result, "results", None) or []:
@@ -60,3 +64,25 @@ def dbt_build(
         detail = "; ".join(failures[:5]) or str(result.exception)
         raise DbtBuildFailed(f"dbt build failed: {detail}")
     return {"dbt": dict(statuses)}
+
+
+@task
+def dbt_docs_generate() -> dict[str, Any]:
+    """`dbt docs generate` into dbt_project/target (what `lazi docs` serves)."""
+    from dbt.cli.main import dbtRunner
+
+    url = warehouse.resolve().url
+    os.environ.update(dbt_environment(url))
+    args = [
+        "docs",
+        "generate",
+        "--project-dir",
+        str(PROJECT_ROOT),
+        "--profiles-dir",
+        str(PROJECT_ROOT),
+    ]
+    with run_locks.exclusive(url, "dbt"):
+        result = dbtRunner().invoke(args)
+    if not result.success:
+        raise DbtBuildFailed(f"dbt docs generate failed: {result.exception}")
+    return {"docs": "generated"}
