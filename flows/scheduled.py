@@ -27,9 +27,10 @@ def load(vendor: str, build: bool = True) -> dict[str, Any]:
         repaired = repair_crashed_runs(run_id)
         loaded = load_vendor(vendor)
         loaded["endpoints"] = endpoints_of(vendor)
-        # What this vendor's data feeds (its models and everything downstream), with what
-        # those also read (dbt's @): a first build on a new warehouse has nothing built yet.
-        built = dbt_build(select=[f"@source:{vendor}"], per_load=True) if build else {}
+        # The whole project's per-load build, as `lazi run --no-full-checks` does: a selection
+        # by vendor (dbt's @source:X) would still take most models, and on a new warehouse
+        # its tests would read models of other vendors that it did not build.
+        built = dbt_build(per_load=True) if build else {}
         result = {"loads": [loaded], **built, "repaired_runs": repaired}
         publish(deployment.name or f"load-{vendor}", f"load {vendor}", result)
     return result

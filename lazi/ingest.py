@@ -80,4 +80,5 @@ def sync_failure_is_transient(message: str) -> bool:
     — anything but a vendor's 4xx refusal or a configuration error."""
     if _PERMANENT_HTTP.search(message):
         return False
-    return not any(word in message for word in ("SOURCES__", "no credentials", "is malformed", "unknown vendor"))
+    permanent = ("SOURCES__", "no credentials", "is malformed", "unknown vendor")
+    return not any(words in message for words in permanent)

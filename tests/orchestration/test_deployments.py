@@ -14,7 +14,7 @@ from typing import Any
 import psycopg
 
 from lazi import serve
-from lazi.db import run_locks
+from lazi.db import report, run_locks
 from tests.orchestration.conftest import (
     SCHEDULES,
     deployment,
@@ -61,7 +61,7 @@ def test_a_shortened_interval_produces_runs_on_its_own(
                 deployment_filter=DeploymentFilter(id={"any_": [dep.id]}),
                 flow_run_filter=FlowRunFilter(state={"type": {"any_": ["COMPLETED"]}}),
             )
-            if len([r for r in runs if r.auto_scheduled]) >= 2:
+            if any(r.auto_scheduled for r in runs):
                 break
             assert time.monotonic() < deadline, [(r.name, r.state_name) for r in runs]
             time.sleep(1)
@@ -101,9 +101,14 @@ def test_loads_complete_through_the_worker_never_overlap_and_land(
     assert raw_count(url, "callrail_calls") > 0
     with psycopg.connect(url) as conn:
         calls = conn.execute("select count(*) from staging.stg_callrail__calls").fetchone()[0]
-    assert calls > 0
+        endpoints = report.last_run_endpoints(conn, "callrail")
+    assert calls > 0 and endpoints
     (artifact,) = [a for a in client.read_artifacts() if a.flow_run_id == built.id]
-    assert "callrail_calls" in artifact.data and "## dbt" in artifact.data
+    for endpoint, scope, status, fetched, new, deleted in endpoints:
+        assert f"| {endpoint} | {scope or '-'} | {status} | {fetched} | {new} | {deleted} |" in (
+            artifact.data
+        )
+    assert "| success |" in artifact.data and "| pass |" in artifact.data
 
 
 def test_a_permanent_failure_fails_at_once_calls_the_webhook_and_is_logged(
@@ -195,7 +200,8 @@ def test_two_workers_split_a_batch_with_no_run_twice(
     serve.serve(port=orchestra["port"], scale=40, workers=2)
     push = deployment(client, "push").id
     before = submitted_by(orchestra["state"])
-    ids = [trigger(client, push) for _ in range(6)]
+    # Dry runs: plans only, nothing sent, so each run is short.
+    ids = [trigger(client, push, dry_run=True) for _ in range(6)]
     runs = wait_for(client, ids, timeout_s=150)
     assert [r.state_name for r in runs] == ["Completed"] * 6
     assert all(r.run_count == 1 for r in runs)
