@@ -26,7 +26,6 @@ SCHEDULES = {
     "LAZI_SCHEDULE_LOAD_CALLRAIL": "1800",
     "LAZI_SCHEDULE_PUSH": "off",
     "LAZI_SCHEDULE_NIGHTLY": "15 4 * * *",
-    "LAZI_SCHEDULE_WEEKLY_FULL_REFRESH": "off",
     "LAZI_SCHEDULE_MAINTENANCE": "6",  # shortened: runs on its own within the session
 }
 
@@ -75,6 +74,8 @@ def orchestra(
             # The worker asks for due runs every second (the default is 15 s).
             "PREFECT_WORKER_QUERY_SECONDS": "1",
             "PREFECT_WORKER_PREFETCH_SECONDS": "2",
+            # A run waiting for its deployment's slot asks again after 2 s (default 30 s).
+            "PREFECT_SERVER_CONCURRENCY_MAXIMUM_CONCURRENCY_SLOT_WAIT_SECONDS": "2",
             **SCHEDULES,
         }
     )
@@ -131,12 +132,15 @@ def raw_count(url: str, table: str) -> int:
         return conn.execute(f"select count(*) from raw.{table}").fetchone()[0]
 
 
-def submitted_by(state: Path) -> dict[str, list[str]]:
-    """Flow-run ids each worker's log says it submitted."""
+def started_by(state: Path) -> dict[str, list[str]]:
+    """Names of the flow runs each worker's log says it started ("submitted to
+    infrastructure"; a submission the server refused is logged as aborted instead)."""
     found: dict[str, list[str]] = {}
     for log in sorted((state / "serve").glob("worker-*.log")):
         lines = log.read_text(errors="replace").splitlines()
         found[log.stem] = [
-            line.rsplit("'", 2)[-2] for line in lines if "submitting flow run '" in line
+            line.split("Flow run '", 1)[1].split("'", 1)[0]
+            for line in lines
+            if "submitted to infrastructure" in line
         ]
     return found
