@@ -26,7 +26,6 @@ SCHEDULES = {
     "LAZI_SCHEDULE_LOAD_CALLRAIL": "1800",
     "LAZI_SCHEDULE_PUSH": "off",
     "LAZI_SCHEDULE_NIGHTLY": "15 4 * * *",
-    "LAZI_SCHEDULE_MAINTENANCE": "6",  # shortened: runs on its own within the session
 }
 
 TERMINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}

@@ -54,41 +54,6 @@ def test_each_deployment_has_its_configured_schedule_and_runs_one_at_a_time(
     assert "every 1800 s" in line and "next 20" in line
 
 
-def test_a_shortened_interval_produces_runs_on_its_own(
-    orchestra: dict[str, Any], client: Any
-) -> None:
-    from prefect.client.schemas.filters import DeploymentFilter, FlowRunFilter
-
-    dep = deployment(client, "maintenance")
-    assert [s.interval for s in _schedule(dep)] == [timedelta(seconds=6)]
-    deadline = time.monotonic() + 90
-    try:
-        while True:
-            runs = client.read_flow_runs(
-                deployment_filter=DeploymentFilter(id={"any_": [dep.id]}),
-                flow_run_filter=FlowRunFilter(state={"type": {"any_": ["COMPLETED"]}}),
-            )
-            if any(r.auto_scheduled for r in runs):
-                break
-            assert time.monotonic() < deadline, [(r.name, r.state_name) for r in runs]
-            time.sleep(1)
-    finally:  # the other tests need the machine: no more maintenance runs
-        client.pause_deployment(dep.id)
-        # The scheduler made up to 100 runs ahead; none of them may wait for a slot later.
-        while ahead := client.read_flow_runs(
-            deployment_filter=DeploymentFilter(id={"any_": [dep.id]}),
-            flow_run_filter=FlowRunFilter(state={"type": {"any_": ["SCHEDULED", "PENDING"]}}),
-            limit=200,
-        ):
-            for run in ahead:
-                client.delete_flow_run(run.id)
-    with psycopg.connect(orchestra["url"]) as conn:
-        partitions = conn.execute(
-            "select count(*) from pg_inherits where inhparent = 'audit.api_log'::regclass"
-        ).fetchone()[0]
-    assert partitions > 1
-
-
 def test_loads_complete_through_the_worker_never_overlap_and_land(
     orchestra: dict[str, Any], client: Any
 ) -> None:
@@ -208,9 +173,10 @@ def test_two_workers_split_a_batch_with_no_run_twice(
     orchestra: dict[str, Any], client: Any
 ) -> None:
     serve.serve(port=orchestra["port"], scale=40, workers=2)
-    push = deployment(client, "push").id
-    # Dry runs: plans only, nothing sent, so each run is short.
-    ids = [trigger(client, push, dry_run=True) for _ in range(4)]
+    push, upkeep = deployment(client, "push").id, deployment(client, "maintenance").id
+    # Two short deployments (a dry-run push plans only), so that two runs can go at once.
+    ids = [trigger(client, push, dry_run=True), trigger(client, upkeep)]
+    ids += [trigger(client, push, dry_run=True), trigger(client, upkeep)]
     runs = wait_for(client, ids, timeout_s=150)
     assert [r.state_name for r in runs] == ["Completed"] * 4
     assert all(r.run_count == 1 for r in runs)
@@ -220,3 +186,31 @@ def test_two_workers_split_a_batch_with_no_run_twice(
     }
     assert sorted(n for found in started.values() for n in found) == sorted(names), started
     assert started.get("worker-1") and started.get("worker-2"), started
+
+
+def test_a_shortened_interval_produces_runs_on_its_own(
+    orchestra: dict[str, Any], client: Any, monkeypatch: Any
+) -> None:
+    """Last in the module: the shortened schedule runs until the session ends."""
+    from prefect.client.schemas.filters import DeploymentFilter, FlowRunFilter
+
+    # As a user would: change the setting, run `lazi serve` again (it re-applies).
+    monkeypatch.setenv("LAZI_SCHEDULE_MAINTENANCE", "6")
+    serve.serve(port=orchestra["port"], scale=40, workers=1)
+    dep = deployment(client, "maintenance")
+    assert [s.interval for s in _schedule(dep)] == [timedelta(seconds=6)]
+    deadline = time.monotonic() + 120
+    while True:
+        runs = client.read_flow_runs(
+            deployment_filter=DeploymentFilter(id={"any_": [dep.id]}),
+            flow_run_filter=FlowRunFilter(state={"type": {"any_": ["COMPLETED"]}}),
+        )
+        if any(r.auto_scheduled for r in runs):
+            break
+        assert time.monotonic() < deadline, [(r.name, r.state_name) for r in runs]
+        time.sleep(1)
+    with psycopg.connect(orchestra["url"]) as conn:
+        partitions = conn.execute(
+            "select count(*) from pg_inherits where inhparent = 'audit.api_log'::regclass"
+        ).fetchone()[0]
+    assert partitions > 1
