@@ -33,10 +33,11 @@ from lazi.progress import run_relaying
 def can_heal(task: Any, task_run: Any, state: Any) -> bool:
     """Prefect's retry condition: a LaziError (a wrong password, an unknown database, a failed
     migration) fails the same way on every try, unless it is a connection failure that may
-    heal; anything else gets the task's retries."""
+    heal; a failed sync says itself whether it may heal (SyncFailed); anything else gets the
+    task's retries."""
     del task, task_run
     failure = state.data
-    return not isinstance(failure, LaziError) or getattr(failure, "transient", False)
+    return getattr(failure, "transient", not isinstance(failure, LaziError))
 
 
 @task(retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=can_heal)
@@ -80,7 +81,15 @@ def prepare_warehouse() -> dict[str, Any]:
     }
 
 
-@task
+class SyncFailed(RuntimeError):
+    """A vendor's sync ended with an error; `transient` when running it again may help."""
+
+    def __init__(self, message: str, *, transient: bool) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+@task(retries=2, retry_delay_seconds=[5, 30], retry_condition_fn=can_heal)
 def load_vendor(vendor: str) -> dict[str, Any]:
     """`lazi sync <vendor>` in its own process: dlt keeps per-process state, and a vendor that
     crashes or runs out of memory must not take the others down. It dies with the flow's
@@ -98,7 +107,9 @@ def load_vendor(vendor: str) -> dict[str, Any]:
     if result.returncode != 0:
         # The first error line is the cause; the last only says that the sync failed.
         errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-        raise RuntimeError(mask_secrets(errors[0] if errors else f"lazi sync {vendor} failed"))
+        cause = mask_secrets(errors[0] if errors else f"lazi sync {vendor} failed")
+        # A killed sync (signal) is worth another try; a vendor's 4xx or bad settings are not.
+        raise SyncFailed(cause, transient=ingest.sync_failure_is_transient(cause))
     wh = warehouse.resolve()
     with warehouse.connect(wh.url) as conn:
         row = conn.execute(

@@ -7,7 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from prefect import flow, get_run_logger, task
+from prefect.runtime import deployment
 
+from flows.run_guard import HOOKS, repair_crashed_runs, this_run
+from flows.run_report import publish
 from lazi.db import warehouse
 from lazi.reverse_etl.push import push as run_push
 from lazi.reverse_etl.worker import WorkerOptions
@@ -26,10 +29,14 @@ def push_targets(
     return result
 
 
-@flow(name="push", log_prints=True)
+@flow(name="push", log_prints=True, **HOOKS)
 def push(
     targets: list[str] | None = None, dry_run: bool = False, max_seconds: float | None = None
 ) -> dict[str, Any]:
     """Enqueue and deliver every push target (or `targets`); returns enqueued and delivery
     counts (succeeded, conflict, failed, dead, retried, lost)."""
-    return push_targets(targets, dry_run, max_seconds)
+    with this_run() as run_id:
+        repaired = repair_crashed_runs(run_id)
+        result = push_targets(targets, dry_run, max_seconds)
+        publish(deployment.name or "push", "push", {"push": result, "repaired_runs": repaired})
+    return result

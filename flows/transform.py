@@ -11,7 +11,7 @@ from prefect import get_run_logger, task
 
 from lazi import upgrade
 from lazi.config import PROJECT_ROOT
-from lazi.db import warehouse
+from lazi.db import run_locks, warehouse
 from lazi.dbt_env import dbt_environment
 from lazi.progress import DbtProgress
 
@@ -50,10 +50,13 @@ def dbt_build(
     if full_refresh:
         args.append("--full-refresh")
     nodes = DbtProgress()
-    try:
-        result = dbtRunner(callbacks=[nodes]).invoke(args)
-    finally:
-        nodes.finish()
+    # One build at a time on the warehouse: scheduled loads of different vendors finish
+    # together, and two builds of the same incremental models would collide.
+    with run_locks.exclusive(url, "dbt"):
+        try:
+            result = dbtRunner(callbacks=[nodes]).invoke(args)
+        finally:
+            nodes.finish()
     statuses: Counter[str] = Counter()
     failures = []
     for node in getattr(result.result, "results", None) or []:
@@ -67,3 +70,25 @@ def dbt_build(
         raise DbtBuildFailed(f"dbt build failed: {detail}")
     check.saved()
     return {"dbt": dict(statuses)}
+
+
+@task
+def dbt_docs_generate() -> dict[str, Any]:
+    """`dbt docs generate` into dbt_project/target (what `lazi docs` serves)."""
+    from dbt.cli.main import dbtRunner
+
+    url = warehouse.resolve().url
+    os.environ.update(dbt_environment(url))
+    args = [
+        "docs",
+        "generate",
+        "--project-dir",
+        str(PROJECT_ROOT),
+        "--profiles-dir",
+        str(PROJECT_ROOT),
+    ]
+    with run_locks.exclusive(url, "dbt"):
+        result = dbtRunner().invoke(args)
+    if not result.success:
+        raise DbtBuildFailed(f"dbt docs generate failed: {result.exception}")
+    return {"docs": "generated"}

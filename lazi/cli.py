@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from collections.abc import Callable
@@ -503,6 +504,80 @@ def status() -> None:
             f"new {new}, unchanged {same}, {ms if ms is not None else '-'} ms"
         )
         typer.echo(line + (f" error: {err}" if err else ""))
+
+    _print_deployments()
+
+
+def _print_deployments() -> None:
+    """Each deployment's next and last run, when a Prefect server answers."""
+    import os
+
+    from lazi import serve as served
+
+    api_url = served.api_url_in_use()
+    if api_url is None:
+        typer.echo("deployments: no Prefect server answers (lazi serve starts one)")
+        return
+    os.environ["PREFECT_API_URL"] = api_url
+    rows = served.deployment_runs()
+    typer.echo(f"deployments ({len(rows)}, {api_url}):")
+    for row in rows:
+        typer.echo(
+            f"  {row.name:<22} {row.schedule:<22} next {_ts(row.next_run)}  "
+            f"last {_ts(row.last_run)} {row.last_state}"
+        )
+
+
+@app.command("serve")
+@clear_errors
+def serve(
+    stop: Annotated[bool, typer.Option("--stop", help="Stop what `lazi serve` started.")] = False,
+    port: Annotated[int, typer.Option(help="Port of the Prefect server on loopback.")] = 4200,
+    scale: Annotated[int, typer.Option(help="Size of the vendor stand-ins' data.")] = 300,
+    workers: Annotated[int, typer.Option(help="Worker processes in the work pool.")] = 1,
+) -> None:
+    """Run the warehouse on its schedules: a Prefect server on PostgreSQL, the deployments,
+    a worker (and the vendor stand-ins for vendors without credentials)."""
+    from lazi import serve as served
+
+    if stop:
+        stopped = served.stop()
+        typer.echo(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
+        return
+    typer.echo("starting the Prefect server, the deployments and the worker (a minute at first)")
+    result = served.serve(port=port, scale=scale, workers=workers)
+    if result.simulated:
+        typer.echo(f"stand-ins for {', '.join(result.simulated)} (no credentials)")
+    typer.echo(f"deployments: {', '.join(result.deployments)}")
+    typer.echo(f"running: {', '.join(result.started) or '-'} (logs in {served.serve_dir()})")
+    typer.echo(f"Prefect API: {result.api_url}")
+    if result.ui_url:
+        typer.echo(f"Prefect UI:  {result.ui_url}")
+    typer.echo("stop with: lazi serve --stop")
+
+
+@app.command("docs")
+@clear_errors
+def docs(
+    port: Annotated[int, typer.Option(help="Port on loopback.")] = 8080,
+) -> None:
+    """Serve the generated dbt docs on loopback (generated first when missing) until Ctrl+C."""
+    import functools
+    import http.server
+
+    from lazi.config import DBT_TARGET_DIR
+
+    if not (DBT_TARGET_DIR / "catalog.json").exists():
+        from lazi.dbt_env import run_with_warehouse
+
+        typer.echo("generating the dbt docs (dbt docs generate) …")
+        if run_with_warehouse(["docs", "generate"]) != 0:
+            raise LaziError("dbt docs generate failed; run `lazi dbt docs generate` to see why")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(DBT_TARGET_DIR))
+    with http.server.ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
+        typer.echo(f"dbt docs: http://127.0.0.1:{port}/  (Ctrl+C to stop)")
+        with contextlib.suppress(KeyboardInterrupt):
+            server.serve_forever()
 
 
 def _ts(value: Any) -> str:

@@ -50,6 +50,18 @@ def exec_with_warehouse(argv: list[str]) -> NoReturn:
     os.execvpe(argv[0], argv, env)  # noqa: S606 - replaces this process with the given command
 
 
+def run_with_warehouse(dbt_args: list[str]) -> int:
+    """Run dbt with `dbt_args` against the warehouse in use; returns its exit code."""
+    import subprocess
+    from pathlib import Path
+
+    from lazi.db.warehouse import resolve
+
+    env = {**os.environ, **dbt_environment(resolve().url)}
+    dbt = str(Path(sys.executable).with_name("dbt"))
+    return subprocess.run([dbt, *dbt_args], env=env, check=False).returncode
+
+
 def main(argv: list[str]) -> int:
     from lazi.private_files import make_private
 

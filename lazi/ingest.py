@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -66,3 +67,18 @@ def run_vendor(vendor: str, warehouse_url: str, **options: Any):
         raise ValueError(f"unknown vendor {vendor!r}; choose one of {', '.join(VENDORS)}")
     module = importlib.import_module(f"dlt_pipelines.{vendor}")
     return run_sync(vendor, module.build, warehouse_url, SyncOptions(**options))
+
+
+# A vendor's answer that stays the same however often one asks: a bad request, bad or
+# revoked credentials, a missing resource. 408 (timeout) and 429 (rate limit) heal.
+_PERMANENT_HTTP = re.compile(r"HTTP 4(?!08|29)\d\d")
+
+
+def sync_failure_is_transient(message: str) -> bool:
+    """Whether a failed sync (its first `error:` line) may succeed when run again: 5xx, a
+    timeout, a refused connection, the vendor's lock still held by a sync killed a moment ago
+    — anything but a vendor's 4xx refusal or a configuration error."""
+    if _PERMANENT_HTTP.search(message):
+        return False
+    permanent = ("SOURCES__", "no credentials", "is malformed", "unknown vendor")
+    return not any(words in message for words in permanent)

@@ -102,3 +102,22 @@ def flagged_records(conn: psycopg.Connection) -> list[tuple[str, int]]:
         if flagged:
             counts.append((table, flagged))
     return counts
+
+
+def last_run_endpoints(conn: psycopg.Connection, vendor: str) -> list[tuple[Any, ...]]:
+    """Each endpoint and scope of the vendor's latest sync: table, scope, status, fetched,
+    new versions, deletions marked."""
+    return conn.execute(
+        """
+        select endpoint, scope, status, records_fetched, records_created, records_deleted
+        from sync.inbound_log
+        where run_id = (
+            select run_id from sync.inbound_log
+            where vendor = %s and endpoint = '(run)'
+            order by id desc limit 1
+        )
+          and endpoint <> '(run)'
+        order by endpoint, scope
+        """,
+        (vendor,),
+    ).fetchall()
