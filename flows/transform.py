@@ -38,10 +38,6 @@ def dbt_build(
     url = warehouse.resolve().url
     os.environ.update(dbt_environment(url))
     os.environ.update(PER_LOAD_ENV if per_load else {"LAZI_TEST_ROWS": "all"})
-    # New code that changed an incremental model: rebuild it first (lazi/upgrade.py).
-    check = upgrade.before_build(url)
-    if check.rebuilt:
-        logger.info("new code: rebuilt with --full-refresh: %s", ", ".join(check.rebuilt))
     args = ["build", "--project-dir", str(PROJECT_ROOT), "--profiles-dir", str(PROJECT_ROOT)]
     if select:
         args += ["--select", *select]
@@ -53,6 +49,11 @@ def dbt_build(
     # One build at a time on the warehouse: scheduled loads of different vendors finish
     # together, and two builds of the same incremental models would collide.
     with run_locks.exclusive(url, "dbt"):
+        # New code that changed an incremental model: rebuild it first (lazi/upgrade.py),
+        # under the same lock, so no other build runs beside the rebuild.
+        check = upgrade.before_build(url)
+        if check.rebuilt:
+            logger.info("new code: rebuilt with --full-refresh: %s", ", ".join(check.rebuilt))
         try:
             result = dbtRunner(callbacks=[nodes]).invoke(args)
         finally:

@@ -294,6 +294,7 @@ def deployment_runs() -> list[DeploymentRuns]:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import (
         DeploymentFilter,
+        DeploymentFilterId,
         DeploymentFilterTags,
         FlowRunFilter,
         FlowRunFilterState,
@@ -308,7 +309,7 @@ def deployment_runs() -> list[DeploymentRuns]:
             deployment_filter=DeploymentFilter(tags=DeploymentFilterTags(all_=["lazi"]))
         )
         for dep in sorted(deployments, key=lambda d: d.name):
-            only = DeploymentFilter(id={"any_": [dep.id]})
+            only = DeploymentFilter(id=DeploymentFilterId(any_=[dep.id]))
             upcoming = client.read_flow_runs(
                 deployment_filter=only,
                 flow_run_filter=FlowRunFilter(
@@ -343,7 +344,7 @@ def deployment_runs() -> list[DeploymentRuns]:
                     schedule=schedules,
                     next_run=upcoming[0].expected_start_time if upcoming else None,
                     last_run=finished[0].end_time if finished else None,
-                    last_state=finished[0].state_name if finished else "-",
+                    last_state=(finished[0].state_name or "-") if finished else "-",
                 )
             )
     return rows

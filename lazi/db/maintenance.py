@@ -8,6 +8,7 @@ import os
 import psycopg
 from psycopg import sql
 
+from lazi.db.fetch import fetch_value
 from lazi.errors import LaziError
 
 # Rows the loads rewrite (sync state, the inbound log, raw's versions, the change-detection
@@ -37,7 +38,7 @@ def keep_days(name: str, default: int) -> int:
 def ensure_partitions(conn: psycopg.Connection) -> int:
     """Monthly audit partitions for the months ahead (migrations/0004); returns how many
     were created."""
-    return int(conn.execute("select audit.ensure_partitions()").fetchone()[0])
+    return int(fetch_value(conn, "select audit.ensure_partitions()"))
 
 
 def prune_queue(conn: psycopg.Connection, days: int) -> int:
@@ -78,7 +79,7 @@ def vacuum_analyze(conn: psycopg.Connection) -> list[str]:
     """`vacuum analyze` each churned table that exists (needs autocommit); returns them."""
     done = []
     for name in CHURNED_TABLES:
-        if conn.execute("select to_regclass(%s)", (name,)).fetchone()[0] is None:
+        if fetch_value(conn, "select to_regclass(%s)", (name,)) is None:
             continue
         schema, table = name.split(".")
         conn.execute(

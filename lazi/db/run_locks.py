@@ -11,6 +11,7 @@ from contextlib import contextmanager
 import psycopg
 
 from lazi.db import warehouse
+from lazi.db.fetch import fetch_value
 
 
 def _key(run_id: str) -> str:
@@ -30,7 +31,7 @@ def holding(url: str, run_id: str) -> Iterator[None]:
 
 def is_alive(conn: psycopg.Connection, run_id: str) -> bool:
     """True while some session holds the run's lock (needs an autocommit connection)."""
-    taken = conn.execute("select pg_try_advisory_lock(hashtext(%s))", (_key(run_id),)).fetchone()[0]
+    taken = fetch_value(conn, "select pg_try_advisory_lock(hashtext(%s))", (_key(run_id),))
     if taken:
         conn.execute("select pg_advisory_unlock(hashtext(%s))", (_key(run_id),))
     return not taken
