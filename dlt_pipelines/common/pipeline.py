@@ -119,13 +119,7 @@ def run_sync(
         stats = RunStats(package_size, vendor)
         options.warehouse_url = warehouse_url
         try:
-            pipeline = dlt.pipeline(
-                pipeline_name=f"lazi_{vendor}",
-                destination=raw_postgres(credentials=warehouse_url),
-                dataset_name="raw",
-                pipelines_dir=str(_pipelines_dir(books)),
-                progress=dlt.progress.log(log_period=30),
-            )
+            pipeline = _open_pipeline(vendor, books, warehouse_url)
             load_ids = _finish_pending(pipeline)
             # CSV files a killed run wrote but never handed to dlt
             shutil.rmtree(Path(pipeline.working_dir) / SPOOL, ignore_errors=True)
@@ -159,6 +153,17 @@ def run_sync(
     steps["bookkeeping"] = time.time() - loaded
     described = ", ".join(f"{step} {seconds:.1f} s" for step, seconds in steps.items())
     return SyncResult(vendor, run_id, endpoints, time.time() - began, described)
+
+
+def _open_pipeline(vendor: str, books: psycopg.Connection, loader_url: str) -> dlt.Pipeline:
+    """The vendor's dlt pipeline; `loader_url` already acts as the loader (_loader_url)."""
+    return dlt.pipeline(
+        pipeline_name=f"lazi_{vendor}",
+        destination=raw_postgres(credentials=loader_url),
+        dataset_name="raw",
+        pipelines_dir=str(_pipelines_dir(books)),
+        progress=dlt.progress.log(log_period=30),
+    )
 
 
 def _load_package(
@@ -240,6 +245,7 @@ def _loader_url(url: str, role: str | None) -> str:
 def _finish_pending(pipeline: dlt.Pipeline) -> list[str]:
     """A previous run killed after extracting leaves packages behind: load them first."""
     _drop_committed_extracts(pipeline)
+    _abort_unsaved_first_extract(pipeline)
     if not pipeline.has_pending_data:
         return []
     log.warning("%s: finishing a load interrupted by the previous run", pipeline.pipeline_name)
@@ -247,7 +253,41 @@ def _finish_pending(pipeline: dlt.Pipeline) -> list[str]:
     pipeline.normalize()
     _drop_replayed_state_rows(pipeline)
     info = pipeline.load()
+    if info is None:
+        # dlt skips normalize and load, returning None, when the pipeline has no default schema.
+        # Only an extracted package can be pending without one (a package is normalized only
+        # after its extract saved the state), and those were aborted above.
+        pending = [
+            *pipeline.list_extracted_load_packages(),
+            *pipeline.list_normalized_load_packages(),
+        ]
+        raise RuntimeError(
+            f"{pipeline.pipeline_name}: packages {pending} are pending but the pipeline has no "
+            "schema to load them with"
+        )
     return list(info.loads_ids)
+
+
+def _abort_unsaved_first_extract(pipeline: dlt.Pipeline) -> None:
+    """dlt commits an extracted package before it saves the pipeline's schemas and then its state
+    (state.json: the default schema's name and every resource's cursor). A kill in between, on
+    the pipeline's very first extract, leaves a package and a pipeline without a default schema,
+    with which dlt's normalize and load silently do nothing: every later run failed (seen in the
+    crash test). Nothing of that package reached raw, and the cursors it advanced were never
+    saved, so the next extract fetches its rows again: it is aborted, which also rewinds state
+    and schemas to the snapshot dlt took when the package started (`abort_packages`, public
+    since dlt 1.30.0; checked against 1.31.0)."""
+    if pipeline.default_schema_name or not pipeline.list_extracted_load_packages():
+        return
+    if pipeline.list_normalized_load_packages():
+        return  # cannot come from a kill (see _finish_pending): left for the error there
+    log.warning(
+        "%s: discarding packages %s, extracted by a run killed before it saved its state; "
+        "their rows are extracted again",
+        pipeline.pipeline_name,
+        pipeline.list_extracted_load_packages(),
+    )
+    pipeline.abort_packages()
 
 
 def _drop_replayed_state_rows(pipeline: dlt.Pipeline) -> None:

@@ -18,7 +18,17 @@ import httpx
 import psycopg
 import pytest
 
-from dlt_pipelines.common.pipeline import _finish_pending
+from dlt_pipelines import servicetitan
+from dlt_pipelines.common.feed import PACKAGE_BYTES
+from dlt_pipelines.common.pipeline import (
+    DLT_DEFAULTS,
+    SyncOptions,
+    _append_until_keyed,
+    _finish_pending,
+    _loader_url,
+    _open_pipeline,
+)
+from dlt_pipelines.common.stats import RunStats
 from lazi.config import PROJECT_ROOT
 from lazi.sandbox.server import Sandbox
 from tests.ingest.conftest import sync_process
@@ -204,3 +214,52 @@ def test_a_package_extracted_under_a_schema_the_kill_never_saved_is_loaded(
     assert added == [(2,), (3,)]
     assert known == [(1,)]
     assert not attach().has_pending_data
+
+
+@pytest.mark.parametrize("schemas_saved", [False, True], ids=["before-schemas", "before-state"])
+def test_a_first_extract_killed_before_its_state_was_saved_is_extracted_again(
+    sandbox: Sandbox,
+    configured: dict[str, str],
+    warehouse: str,
+    monkeypatch: pytest.MonkeyPatch,
+    schemas_saved: bool,
+) -> None:
+    """dlt commits the first extract's package, then saves the pipeline's schemas, then its state
+    (default schema, cursors). A kill before the state was saved (seen in CI) left a package that
+    dlt's normalize and load skipped, returning None, and every later run failed."""
+    for key, value in DLT_DEFAULTS.items():
+        monkeypatch.setenv(key, value)
+    # The first package of `lazi sync servicetitan`, extracted as run_sync extracts it.
+    with psycopg.connect(warehouse, autocommit=True) as books:
+        pipeline = _open_pipeline("servicetitan", books, _loader_url(warehouse, "lazi_loader"))
+        stats = RunStats(PACKAGE_BYTES, "servicetitan")
+        source = servicetitan.build(stats, SyncOptions(warehouse_url=warehouse))
+        _append_until_keyed(books, source)
+    working = Path(pipeline.working_dir)
+    state_before = (working / "state.json").read_bytes()
+    stats.feeds.new_package()
+    try:
+        with stats.feeds.paused():
+            pipeline.extract(source, loader_file_format="csv")
+    finally:
+        stats.feeds.close()
+    (package,) = pipeline.list_extracted_load_packages()
+    # The kill: the package is committed, the state (and maybe the schemas) are not saved.
+    (working / "state.json").write_bytes(state_before)
+    if not schemas_saved:
+        for saved in (working / "schemas").iterdir():
+            saved.unlink()
+
+    sandbox.world.advance(6)
+    env = {**os.environ, "DATABASE_URL": warehouse}
+    sync = [sys.executable, "-m", "lazi.cli", "sync", "servicetitan"]
+    for _ in range(2):  # the second run checks the first left everything in order
+        run = subprocess.run(sync, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True)
+        assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    assert not (working / "normalize" / "extracted" / package).exists()
+    assert_raw_matches_world(warehouse, sandbox)  # includes the duplicate-version check
+    with psycopg.connect(warehouse) as conn:
+        aborted = conn.execute(
+            "select count(*) from raw._dlt_loads where load_id = %s", (package,)
+        ).fetchone()[0]
+    assert aborted == 0, "the discarded package reached the warehouse"
