@@ -50,6 +50,9 @@ CRM_SELECTOR = [
     "path:dbt_project/models/staging/callrail",
     "+path:dbt_project/models/crm",
 ]
+# the data tests check the stand-ins' own records, which these people do not complete (jobs,
+# locations): the figures are about the models
+NO_TESTS = ["--exclude", "resource_type:test", "resource_type:unit_test"]
 MATCHING_MODELS = ("int_contact_match_features", "int_contact_match_pairs")
 MATCHED_MODEL = "int_contact_records_matched"
 
@@ -338,7 +341,8 @@ class Stand:
             "tagTypeIds": [],
             "mergedToId": None,
         }
-        record.pop("id", None)
+        for stamp in ("id", "createdOn", "modifiedOn", "dateAdded", "dateUpdated"):
+            record.pop(stamp, None)
         customer = self.customers.insert(record)
         for kind, value in (("MobilePhone", p.phone), ("Email", p.email)):
             contact = {"customerId": customer["id"], "type": kind, "value": value, "active": True}
@@ -372,7 +376,8 @@ class Stand:
             "source": "Website",
             "tags": [],
         }
-        record.pop("id", None)
+        for stamp in ("id", "createdOn", "modifiedOn", "dateAdded", "dateUpdated"):
+            record.pop(stamp, None)
         contact = self.contacts.insert(record)
         return f"gohighlevel:{self.location}:{contact['id']}"
 
@@ -414,20 +419,24 @@ def score(url: str, people: list[Person]) -> dict[str, float]:
         if key.startswith("servicetitan:"):
             by_contact[contact].append(key)
     truth = {(p.st_key, p.ghl_key) for p in people if p.st_key and p.ghl_key}
-    plain = {(p.st_key, p.ghl_key) for p in people if p.st_key and p.ghl_key}
     plain = {
         (p.st_key, p.ghl_key) for p in people if p.st_key and p.ghl_key and not p.shares_identifier
     }
     mine = {p.ghl_key for p in people if p.ghl_key}
-    predicted = {(st, ghl) for ghl in mine for st in by_contact.get(links[ghl], ())}
+    missing = mine - links.keys()
+    if missing:
+        print(f"{len(missing)} contacts never reached crm.contact_links: {sorted(missing)[:5]}")
+    predicted = {(st, ghl) for ghl in mine - missing for st in by_contact.get(links[ghl], ())}
     hits = truth & predicted
     return {
         "precision": len(hits) / max(len(predicted), 1),
         "recall": len(hits) / len(truth),
         "recall_no_identifiers": len(plain & predicted) / max(len(plain), 1),
+        "recall_with_identifiers": len((truth - plain) & predicted) / max(len(truth - plain), 1),
         "true_pairs": len(truth),
         "pairs_without_identifiers": len(plain),
         "predicted_pairs": len(predicted),
+        "contacts_not_loaded": len(missing),
     }
 
 
@@ -455,7 +464,7 @@ def main() -> None:
         sandbox.world.advance(1)
         for vendor in VENDORS:
             run_vendor(vendor, url)
-        full_s, _ = dbt(url, work / "dbt", ["build", "--select", *CRM_SELECTOR])
+        full_s, _ = dbt(url, work / "dbt", ["build", "--select", *CRM_SELECTOR, *NO_TESTS])
         first = score(url, people)
         print(f"full build {full_s:.1f} s: {first}", flush=True)
 
@@ -472,7 +481,7 @@ def main() -> None:
         sandbox.world.advance(1)
         for vendor in VENDORS:
             run_vendor(vendor, url)
-        per_load_s, nodes = dbt(url, work / "dbt", ["run", "--select", *CRM_SELECTOR])
+        per_load_s, nodes = dbt(url, work / "dbt", ["build", "--select", *CRM_SELECTOR, *NO_TESTS])
         matching_s = sum(nodes.get(m, 0.0) for m in (*MATCHING_MODELS, MATCHED_MODEL))
         after = score(url, people)
         print(
@@ -494,6 +503,7 @@ def main() -> None:
             "crm_match_precision": round(after["precision"], 4),
             "crm_match_recall": round(after["recall"], 4),
             "crm_match_recall_no_identifiers": round(after["recall_no_identifiers"], 4),
+            "crm_match_recall_with_identifiers": round(after["recall_with_identifiers"], 4),
             "crm_match_full_build_s": round(full_s, 1),
             "crm_match_per_load_build_s": round(per_load_s, 1),
             "crm_match_incremental_matching_s": round(matching_s, 2),

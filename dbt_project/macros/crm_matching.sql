@@ -91,7 +91,7 @@
     {%- do c.update({'house_number': "case
             when l_house_number is null or r_house_number is null then null
             when l_house_number = r_house_number then 'exact'
-            when levenshtein(l_house_number, r_house_number) <= 1 then 'typo'
+            when " ~ crm_match_typo('l_house_number', 'r_house_number') ~ " then 'typo'
             else 'other'
         end"}) -%}
     {%- do c.update({'street': "case
@@ -117,7 +117,7 @@
     {%- do c.update({'zip': "case
             when l_zip is null or r_zip is null then null
             when l_zip = r_zip then 'exact'
-            when levenshtein(l_zip, r_zip) <= 1 then 'typo'
+            when " ~ crm_match_typo('l_zip', 'r_zip') ~ " then 'typo'
             else 'other'
         end"}) -%}
     {%- do c.update({'phone': "case

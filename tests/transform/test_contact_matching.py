@@ -33,7 +33,8 @@ def add_customer(
         "tagTypeIds": [],
         "mergedToId": None,
     }
-    record.pop("id", None)
+    for stamp in ("id", "createdOn", "modifiedOn", "dateAdded", "dateUpdated"):
+        record.pop(stamp, None)
     customer = customers.insert(record)
     world.collection("servicetitan", "customer_contacts", tenant).insert(
         {
@@ -73,7 +74,8 @@ def add_contact(
         "email": None,
         "tags": [],
     }
-    record.pop("id", None)
+    for stamp in ("id", "createdOn", "modifiedOn", "dateAdded", "dateUpdated"):
+        record.pop(stamp, None)
     contact = contacts.insert(record)
     return f"gohighlevel:{location}:{contact['id']}"
 
@@ -124,7 +126,7 @@ def load_and_run(wh: CrmWarehouse) -> None:
 @pytest.fixture(scope="module")
 def wh(pg15_cluster: LocalCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     for warehouse in build_warehouse(
-        pg15_cluster, tmp_path_factory.mktemp("contact_matching"), scale=150, seed=41
+        pg15_cluster, tmp_path_factory.mktemp("contact_matching"), scale=40, seed=41
     ):
         pairs = {
             case: (add_customer(warehouse, *st), add_contact(warehouse, *ghl))
