@@ -141,7 +141,7 @@
     case when {{ swapped }} then {{ alias }}.first_name else {{ alias }}.last_name end
         as {{ prefix }}last_name,
     case
-        when {{ swapped }} then array_remove(array[{{ alias }}.last_name], null)
+        when {{ swapped }} then {{ alias }}.last_name_forms
         else {{ alias }}.first_name_forms
     end as {{ prefix }}first_name_forms,
     case when {{ swapped }} then {{ alias }}.last_code else {{ alias }}.first_code end

@@ -18,6 +18,12 @@ pairs as (
 
 ),
 
+decisions as (
+
+    select * from {{ source('crm_editable', 'contact_match_reviews') }}
+
+),
+
 records as (
 
     select * from {{ ref('int_contact_records_unioned') }}
@@ -38,7 +44,7 @@ undecided as (
         (pairs.match_weight < {{ link_weight }} or pairs.first_names_differ)
         and not exists (
             select
-            from {{ source('crm_editable', 'contact_match_reviews') }} as decided
+            from decisions as decided
             where
                 decided.st_record_key = pairs.st_record_key
                 and decided.ghl_record_key = pairs.ghl_record_key

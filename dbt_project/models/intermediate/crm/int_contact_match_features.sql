@@ -110,7 +110,16 @@ coded as (
             select nicknames.canonical_name
             from nicknames
             where nicknames.nickname = names.first_name
-        ) as first_name_forms
+        ) as first_name_forms,
+        -- the same of the last name, for a contact whose names were swapped
+        array(
+            select names.last_name
+            where names.last_name is not null
+            union
+            select nicknames.canonical_name
+            from nicknames
+            where nicknames.nickname = names.last_name
+        ) as last_name_forms
     from names
 
 ),

@@ -23,7 +23,9 @@
 {%- set review_weight = var('crm_match_review_weight', 4) -%}
 {%- set tf_floor = var('crm_match_tf_floor', 0.0001) -%}
 {%- set comparisons = crm_match_comparisons() -%}
-{#- every pair again when the weights it was scored with are not the current ones -#}
+{%- set trained_at = "'" ~ parameters.trained_at ~ "'::timestamptz"
+    if parameters.trained_at else 'null::timestamptz' -%}
+{#- every pair again when it was weighed with other parameters -#}
 {%- set rescore = {'all': not is_incremental()} -%}
 {%- if execute and is_incremental() -%}
     {%- set query -%}
@@ -89,7 +91,8 @@ with
 
     changed_contacts as (
 
-        select * from changed where source_system = 'gohighlevel'
+        select * from changed
+        where source_system = 'gohighlevel'
 
     ),
 
@@ -99,7 +102,7 @@ with
         where changed.source_system = 'servicetitan'
         union
         -- paired before
-        select before.st_record_key
+        select paired_before.st_record_key
         from (
             {{ crm_lookup(
                 this,
@@ -107,7 +110,7 @@ with
                 ['ghl_record_key'],
                 ['record_key'],
             ) }}
-        ) as before
+        ) as paired_before
         union
         -- paired now: a customer holding one of a changed contact's keys
         select holders.record_key
@@ -241,8 +244,9 @@ scored as (
                 weighed.{{ name }}_weight{{ ' +' if not loop.last }}
             {%- endfor %}
         ) as match_weight,
-        -- two first names that share nothing (after nicknames, typos and sounds)
-        -- at one address are a household's two people: never linked unseen
+        -- two first names that share nothing (after nicknames, typos and
+        -- sounds) at one address are a household's two people: never linked
+        -- unseen
         coalesce(weighed.first_name = 'other', false) as first_names_differ,
         weighed.names_swapped,
         jsonb_strip_nulls(jsonb_build_object(
@@ -270,8 +274,7 @@ final as (
         scored.first_names_differ,
         scored.names_swapped,
         scored.contributions,
-        {{ "'" ~ parameters.trained_at ~ "'::timestamptz" if parameters.trained_at else 'null::timestamptz' }}
-            as parameters_trained_at,
+        {{ trained_at }} as parameters_trained_at,
         {{ run_batch_at() }} as batch_at
     from scope
     left join scored
