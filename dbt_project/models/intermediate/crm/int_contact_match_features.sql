@@ -104,21 +104,29 @@ coded as (
         -- full name, itself): two first names are nicknames of one another when
         -- these overlap
         array(
-            select names.first_name
-            where names.first_name is not null
-            union
-            select nicknames.canonical_name
-            from nicknames
-            where nicknames.nickname = names.first_name
+            select forms.name
+            from (
+                select names.first_name as name
+                where names.first_name is not null
+                union
+                select nicknames.canonical_name as name
+                from nicknames
+                where nicknames.nickname = names.first_name
+            ) as forms
+            order by forms.name
         ) as first_name_forms,
         -- the same of the last name, for a contact whose names were swapped
         array(
-            select names.last_name
-            where names.last_name is not null
-            union
-            select nicknames.canonical_name
-            from nicknames
-            where nicknames.nickname = names.last_name
+            select forms.name
+            from (
+                select names.last_name as name
+                where names.last_name is not null
+                union
+                select nicknames.canonical_name as name
+                from nicknames
+                where nicknames.nickname = names.last_name
+            ) as forms
+            order by forms.name
         ) as last_name_forms
     from names
 
