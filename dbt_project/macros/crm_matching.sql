@@ -242,3 +242,41 @@
         ) }}
     ) as decided
 {%- endmacro %}
+
+{#- Whether int_contact_match_pairs must score every pair again: its rows were weighed with
+    other parameters than the current ones (a re-estimation). -#}
+{% macro crm_match_pairs_rescore_all() -%}
+    {%- if not execute or not is_incremental() -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set query -%}
+        select parameters_trained_at::text from {{ this }}
+        order by batch_at desc limit 1
+    {%- endset -%}
+    {%- set newest = run_query(query).rows -%}
+    {{ return(newest | length > 0 and newest[0][0] != crm_match_weights().trained_at) }}
+{%- endmacro %}
+
+{#- int_contact_match_pairs' pre-hook: forget the pairs the run scores again (those of the
+    records int_contact_match_features wrote since the last run; all of them when the
+    parameters changed). Same transaction as the run: a failed run forgets nothing. -#}
+{% macro crm_match_pairs_forget() -%}
+    {%- if not is_incremental() -%}
+        select 1
+    {%- elif crm_match_pairs_rescore_all() -%}
+        delete from {{ this }}
+    {%- else -%}
+        {%- set features = ref('int_contact_match_features') -%}
+        {%- set watermark = crm_watermark('batch_at', 'timestamptz') -%}
+        delete from {{ this }} as pairs
+        using {{ features }} as changed
+        where
+            changed.batch_at > {{ watermark }}
+            and changed.record_key = pairs.st_record_key;
+        delete from {{ this }} as pairs
+        using {{ features }} as changed
+        where
+            changed.batch_at > {{ watermark }}
+            and changed.record_key = pairs.ghl_record_key
+    {%- endif -%}
+{%- endmacro %}

@@ -4,19 +4,19 @@
     and weighed with int_contact_match_parameters. Kept: the pairs whose match
     weight reaches the review weight (var crm_match_review_weight), with the
     level and weight of each field (`contributions`), so that a link can be
-    explained. One row per customer without such a pair (ghl_record_key null),
-    so that a run replaces whatever the customer held before.
+    explained.
 
-    Incremental (delete+insert on st_record_key): a run redoes every pair of
-    the customers the changed records can concern: the changed customers, the
-    customers a changed contact was paired with, and those sharing a blocking
-    key with a changed contact now. Pairs among unchanged records are not
-    scored again. When the parameters were re-estimated, every pair is. -#}
+    Incremental (append after a pre-hook): the pre-hook forgets every pair of
+    the records int_contact_match_features wrote since the last run, and the
+    run scores the pairs those records form now (through their blocking keys,
+    read by GIN index). Pairs among unchanged records are not scored again.
+    When the parameters were re-estimated, the pre-hook forgets every pair and
+    the run scores them all. -#}
 {{
     config(
         materialized='incremental',
-        unique_key='st_record_key',
-        incremental_strategy='delete+insert',
+        incremental_strategy='append',
+        pre_hook="{{ crm_match_pairs_forget() }}",
     )
 }}
 {%- set parameters = crm_match_weights() -%}
@@ -25,39 +25,19 @@
 {%- set comparisons = crm_match_comparisons() -%}
 {%- set trained_at = "'" ~ parameters.trained_at ~ "'::timestamptz"
     if parameters.trained_at else 'null::timestamptz' -%}
-{#- every pair again when it was weighed with other parameters -#}
-{%- set rescore = {'all': not is_incremental()} -%}
-{%- if execute and is_incremental() -%}
-    {%- set query -%}
-        select parameters_trained_at::text from {{ this }}
-        order by batch_at desc limit 1
-    {%- endset -%}
-    {%- set newest = run_query(query).columns[0].values() -%}
-    {%- if newest and newest[0] != parameters.trained_at -%}
-        {%- do rescore.update({'all': true}) -%}
-    {%- endif -%}
-{%- endif %}
 
 with
 
-{% if rescore['all'] %}
-
-    scope as (
-
-        select features.*
-        from {{ ref('int_contact_match_features') }} as features
-        where features.source_system = 'servicetitan'
-
-    ),
+{% if not is_incremental() or crm_match_pairs_rescore_all() %}
 
     keyed as (
 
         select
             features.record_key,
             features.source_system,
-            block.key
+            block.block_key
         from {{ ref('int_contact_match_features') }} as features
-        cross join lateral unnest(features.block_keys) as block (key)
+        cross join lateral unnest(features.block_keys) as block (block_key)
 
     ),
 
@@ -68,7 +48,7 @@ with
             ghl.record_key as ghl_record_key
         from keyed as st
         inner join keyed as ghl
-            on st.key = ghl.key
+            on st.block_key = ghl.block_key
         where
             st.source_system = 'servicetitan'
             and ghl.source_system = 'gohighlevel'
@@ -89,63 +69,28 @@ with
 
     ),
 
-    changed_contacts as (
-
-        select * from changed
-        where source_system = 'gohighlevel'
-
-    ),
-
-    scope_keys as (
-
-        select changed.record_key from changed
-        where changed.source_system = 'servicetitan'
-        union
-        -- paired before
-        select paired_before.st_record_key
-        from (
-            {{ crm_lookup(
-                this,
-                'changed_contacts',
-                ['ghl_record_key'],
-                ['record_key'],
-            ) }}
-        ) as paired_before
-        union
-        -- paired now: a customer holding one of a changed contact's keys
-        select holders.record_key
-        from changed_contacts
-        cross join lateral (
-            select features.record_key
-            from {{ ref('int_contact_match_features') }} as features
-            where
-                features.block_keys && changed_contacts.block_keys
-                and features.source_system = 'servicetitan'
-            offset 0  -- noqa: AM09
-        ) as holders
-
-    ),
-
-    scope as (
-
-        {{ crm_lookup(
-            ref('int_contact_match_features'), 'scope_keys', ['record_key']
-        ) }}
-
-    ),
-
     candidates as (
 
+        -- each changed record with the other side's records that hold one of
+        -- its keys
         select distinct
-            scope.record_key as st_record_key,
-            holders.record_key as ghl_record_key
-        from scope
+            case
+                when changed.source_system = 'servicetitan'
+                    then changed.record_key
+                else holders.record_key
+            end as st_record_key,
+            case
+                when changed.source_system = 'servicetitan'
+                    then holders.record_key
+                else changed.record_key
+            end as ghl_record_key
+        from changed
         cross join lateral (
             select features.record_key
             from {{ ref('int_contact_match_features') }} as features
             where
-                features.block_keys && scope.block_keys
-                and features.source_system = 'gohighlevel'
+                features.block_keys && changed.block_keys
+                and features.source_system <> changed.source_system
             offset 0  -- noqa: AM09
         ) as holders
 
@@ -268,7 +213,7 @@ scored as (
 final as (
 
     select
-        scope.record_key as st_record_key,
+        scored.st_record_key,
         scored.ghl_record_key,
         scored.match_weight,
         scored.first_names_differ,
@@ -276,11 +221,8 @@ final as (
         scored.contributions,
         {{ trained_at }} as parameters_trained_at,
         {{ run_batch_at() }} as batch_at
-    from scope
-    left join scored
-        on
-            scope.record_key = scored.st_record_key
-            and scored.match_weight >= {{ review_weight }}
+    from scored
+    where scored.match_weight >= {{ review_weight }}
 
 )
 
