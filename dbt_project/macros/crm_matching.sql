@@ -182,12 +182,13 @@
         {%- endfor -%}
     {%- endfor -%}
     {%- if execute -%}
+        {%- set relation = load_relation(ref('int_contact_match_parameters')) -%}
         {%- set query -%}
             select comparison, level, m_probability, match_weight, trained_at::text
-            from {{ ref('int_contact_match_parameters') }}
+            from {{ relation }}
             where match_weight is not null
         {%- endset -%}
-        {%- for row in run_query(query).rows -%}
+        {%- for row in (run_query(query).rows if relation is not none else []) -%}
             {%- do levels[row[0]].update({row[1]: (row[2], row[3] ~ '::float8')}) -%}
             {%- do found.update({'trained_at': row[4]}) -%}
         {%- endfor -%}
@@ -279,4 +280,82 @@
             changed.batch_at > {{ watermark }}
             and changed.record_key = pairs.ghl_record_key
     {%- endif -%}
+{%- endmacro %}
+
+{#- The level of every comparison, as columns named after them (over l_/r_ features). -#}
+{% macro crm_match_level_columns() -%}
+    {%- for name, expression in crm_match_comparisons().items() %}
+        {{ expression }} as {{ name }}{{ ',' if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}
+
+{#- The weight of every comparison's level (<name>_weight): the estimated one, or for an
+    exact name log2(m / the name's frequency) through crm_match_frequency_joins. -#}
+{% macro crm_match_weight_columns(relation, parameters, tf_floor) -%}
+    {%- for name in crm_match_comparisons() %}
+        {%- set levels = parameters['levels'][name] %}
+        case
+            {%- if name in crm_match_tf_comparisons() %}
+                when {{ relation }}.{{ name }} = 'exact'
+                    then log(
+                        2,
+                        (
+                            {{ levels['exact'][0] }}::float8
+                            / greatest(
+                                coalesce(
+                                    {{ name }}_frequency.u_probability,
+                                    {{ name }}_default.u_probability,
+                                    {{ tf_floor }}
+                                ),
+                                {{ tf_floor }}
+                            )
+                        )::numeric
+                    )
+            {%- endif %}
+            {%- for level, (m, weight) in levels.items() %}
+                when {{ relation }}.{{ name }} = '{{ level }}' then {{ weight }}
+            {%- endfor %}
+            else 0
+        end::numeric(6, 2) as {{ name }}_weight{{ ',' if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}
+
+{#- The term frequencies of the customer's names (and the default for rarer ones). -#}
+{% macro crm_match_frequency_joins(relation) -%}
+    {%- set parameters = ref('int_contact_match_parameters') -%}
+    {%- for name in crm_match_tf_comparisons() %}
+        left join {{ parameters }} as {{ name }}_frequency
+            on
+                {{ name }}_frequency.comparison = '{{ name }}_tf'
+                and {{ relation }}.l_{{ name }} = {{ name }}_frequency.level
+        left join {{ parameters }} as {{ name }}_default
+            on
+                {{ name }}_default.comparison = '{{ name }}_tf'
+                and {{ name }}_default.level = ''
+    {%- endfor %}
+{%- endmacro %}
+
+{#- The match weight: the sum of the fields' weights. -#}
+{% macro crm_match_total(relation) -%}
+    (
+        {%- for name in crm_match_comparisons() %}
+            {{ relation }}.{{ name }}_weight{{ ' +' if not loop.last }}
+        {%- endfor %}
+    )
+{%- endmacro %}
+
+{#- Each field's level and weight, as jsonb (fields missing on either side left out). -#}
+{% macro crm_match_contributions(relation) -%}
+    jsonb_strip_nulls(jsonb_build_object(
+        {%- for name in crm_match_comparisons() %}
+            '{{ name }}',
+            case
+                when {{ relation }}.{{ name }} is not null
+                    then jsonb_build_object(
+                        'level', {{ relation }}.{{ name }},
+                        'weight', {{ relation }}.{{ name }}_weight
+                    )
+            end{{ ',' if not loop.last }}
+        {%- endfor %}
+    ))
 {%- endmacro %}

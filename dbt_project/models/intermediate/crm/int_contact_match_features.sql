@@ -21,6 +21,10 @@
     )
 }}
 
+{#- the unit of "12 Oak St Apt 5" / "#5" / "Suite 100" -#}
+{%- set unit_pattern =
+    "'(?i)(?:\\m(?:apt|apartment|unit|suite|ste)\\M\\.?|#)\\s*([a-z0-9-]+)'" -%}
+
 with
 
 records as (
@@ -78,7 +82,7 @@ names as (
                     records.unit,
                     substring(
                         records.street
-                        from '(?i)(?:\m(?:apt|apartment|unit|suite|ste)\M\.?|#)\s*([a-z0-9-]+)'
+                        from {{ unit_pattern }}
                     )
                 )
             ),
@@ -104,29 +108,29 @@ coded as (
         -- full name, itself): two first names are nicknames of one another when
         -- these overlap
         array(
-            select forms.name
+            select forms.form_name
             from (
-                select names.first_name as name
+                select names.first_name as form_name
                 where names.first_name is not null
                 union
-                select nicknames.canonical_name as name
+                select nicknames.canonical_name as form_name
                 from nicknames
                 where nicknames.nickname = names.first_name
             ) as forms
-            order by forms.name
+            order by 1
         ) as first_name_forms,
         -- the same of the last name, for a contact whose names were swapped
         array(
-            select forms.name
+            select forms.form_name
             from (
-                select names.last_name as name
+                select names.last_name as form_name
                 where names.last_name is not null
                 union
-                select nicknames.canonical_name as name
+                select nicknames.canonical_name as form_name
                 from nicknames
                 where nicknames.nickname = names.last_name
             ) as forms
-            order by forms.name
+            order by 1
         ) as last_name_forms
     from names
 

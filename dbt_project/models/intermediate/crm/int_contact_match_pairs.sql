@@ -22,7 +22,6 @@
 {%- set parameters = crm_match_weights() -%}
 {%- set review_weight = var('crm_match_review_weight', 4) -%}
 {%- set tf_floor = var('crm_match_tf_floor', 0.0001) -%}
-{%- set comparisons = crm_match_comparisons() -%}
 {%- set trained_at = "'" ~ parameters.trained_at ~ "'::timestamptz"
     if parameters.trained_at else 'null::timestamptz' -%}
 
@@ -126,9 +125,7 @@ compared as (
         sides.names_swapped,
         sides.l_first_name,
         sides.l_last_name,
-        {%- for name, expression in comparisons.items() %}
-            {{ expression }} as {{ name }}{{ ',' if not loop.last }}
-        {%- endfor %}
+        {{ crm_match_level_columns() }}
     from sides
 
 ),
@@ -137,45 +134,9 @@ weighed as (
 
     select
         compared.*,
-        {%- for name in comparisons %}
-            {%- set levels = parameters['levels'][name] %}
-            case
-                {%- if name in crm_match_tf_comparisons() %}
-                    {%- set m_exact = levels['exact'][0] %}
-                    -- agreeing on a common name says less than on a rare one
-                    when compared.{{ name }} = 'exact'
-                        then log(
-                            2,
-                            (
-                                {{ m_exact }}::float8
-                                / greatest(
-                                    coalesce(
-                                        {{ name }}_frequency.u_probability,
-                                        {{ name }}_default.u_probability,
-                                        {{ tf_floor }}
-                                    ),
-                                    {{ tf_floor }}
-                                )
-                            )::numeric
-                        )
-                {%- endif %}
-                {%- for level, (m, weight) in levels.items() %}
-                    when compared.{{ name }} = '{{ level }}' then {{ weight }}
-                {%- endfor %}
-                else 0
-            end::numeric(6, 2) as {{ name }}_weight{{ ',' if not loop.last }}
-        {%- endfor %}
+        {{ crm_match_weight_columns('compared', parameters, tf_floor) }}
     from compared
-    {%- for name in crm_match_tf_comparisons() %}
-        left join {{ ref('int_contact_match_parameters') }} as {{ name }}_frequency
-            on
-                {{ name }}_frequency.comparison = '{{ name }}_tf'
-                and compared.l_{{ name }} = {{ name }}_frequency.level
-        left join {{ ref('int_contact_match_parameters') }} as {{ name }}_default
-            on
-                {{ name }}_default.comparison = '{{ name }}_tf'
-                and {{ name }}_default.level = ''
-    {%- endfor %}
+    {{ crm_match_frequency_joins('compared') }}
 
 ),
 
@@ -184,28 +145,13 @@ scored as (
     select
         weighed.st_record_key,
         weighed.ghl_record_key,
-        (
-            {%- for name in comparisons %}
-                weighed.{{ name }}_weight{{ ' +' if not loop.last }}
-            {%- endfor %}
-        ) as match_weight,
+        {{ crm_match_total('weighed') }} as match_weight,
         -- two first names that share nothing (after nicknames, typos and
         -- sounds) at one address are a household's two people: never linked
         -- unseen
         coalesce(weighed.first_name = 'other', false) as first_names_differ,
         weighed.names_swapped,
-        jsonb_strip_nulls(jsonb_build_object(
-            {%- for name in comparisons %}
-                '{{ name }}',
-                case
-                    when weighed.{{ name }} is not null
-                        then jsonb_build_object(
-                            'level', weighed.{{ name }},
-                            'weight', weighed.{{ name }}_weight
-                        )
-                end{{ ',' if not loop.last }}
-            {%- endfor %}
-        )) as contributions
+        {{ crm_match_contributions('weighed') }} as contributions
     from weighed
 
 ),

@@ -29,7 +29,7 @@
 {%- set seed_limit = var('crm_match_m_sample', 100000) | int -%}
 {%- set pseudo = var('crm_match_pseudo_count', 20) | int -%}
 {%- set levels = crm_match_levels() -%}
-{#- estimate on the first build, on request, and while none could be made (no records) -#}
+{#- estimate on the first build, on request, and while none could be made -#}
 {%- set estimate = {'now': true} -%}
 {%- if execute and is_incremental() and not retrain -%}
     {%- set query -%}
@@ -53,18 +53,24 @@ records as (
 
 st_sample as (
 
-    select * from records
-    where source_system = 'servicetitan'
-    order by md5(record_key)
+    select
+        md5(records.record_key) as sample_order,
+        records.*
+    from records
+    where records.source_system = 'servicetitan'
+    order by 1
     limit {{ sample }}
 
 ),
 
 ghl_sample as (
 
-    select * from records
-    where source_system = 'gohighlevel'
-    order by md5(record_key)
+    select
+        md5(records.record_key) as sample_order,
+        records.*
+    from records
+    where records.source_system = 'gohighlevel'
+    order by 1
     limit {{ sample }}
 
 ),
@@ -89,24 +95,28 @@ held as (
 
 ),
 
-identifying as (
+few_holders as (
 
     -- an identifier on a few records: a household's, not an office line's
-    select held.*
+    select
+        held.kind,
+        held.value
     from held
-    inner join (
-        select
-            kind,
-            value
-        from held
-        group by 1, 2
-        having count(*) <= 4
-    ) as few
-        on held.kind = few.kind and held.value = few.value
+    group by 1, 2
+    having count(*) <= 4
 
 ),
 
-seed_keys as (
+identifying as (
+
+    select held.*
+    from held
+    inner join few_holders
+        on held.kind = few_holders.kind and held.value = few_holders.value
+
+),
+
+seed_all as (
 
     select
         st.record_key as st_record_key,
@@ -120,7 +130,16 @@ seed_keys as (
         st.source_system = 'servicetitan'
         and ghl.source_system = 'gohighlevel'
     group by 1, 2
-    order by md5(st.record_key || ghl.record_key)
+
+),
+
+seed_keys as (
+
+    select
+        md5(seed_all.st_record_key || seed_all.ghl_record_key) as seed_order,
+        seed_all.*
+    from seed_all
+    order by 1
     limit {{ seed_limit }}
 
 ),
@@ -154,9 +173,7 @@ compared as (
         estimate,
         shares_phone,
         shares_email,
-        {%- for name, expression in comparisons.items() %}
-            {{ expression }} as {{ name }}{{ ',' if not loop.last }}
-        {%- endfor %}
+        {{ crm_match_level_columns() }}
     from pairs
 
 ),
@@ -167,8 +184,8 @@ counted as (
         select
             estimate,
             '{{ name }}' as comparison,
-            {{ name }} as level,
-            count(*) as pairs
+            {{ name }} as level,  -- noqa: RF04
+            count(*) as pair_count
         from compared
         where
             {{ name }} is not null
@@ -203,6 +220,28 @@ priors (comparison, level, ordinal, prior_m, prior_u) as (
 
 ),
 
+m_totals as (
+
+    select
+        counted.comparison,
+        sum(counted.pair_count) as pair_count
+    from counted
+    where counted.estimate = 'm'
+    group by 1
+
+),
+
+u_totals as (
+
+    select
+        counted.comparison,
+        sum(counted.pair_count) as pair_count
+    from counted
+    where counted.estimate = 'u'
+    group by 1
+
+),
+
 estimated as (
 
     select
@@ -210,13 +249,13 @@ estimated as (
         priors.level,
         priors.ordinal,
         (
-            coalesce(m_counts.pairs, 0) + {{ pseudo }} * priors.prior_m
-        ) / (coalesce(m_totals.pairs, 0) + {{ pseudo }}) as m_probability,
+            coalesce(m_counts.pair_count, 0) + {{ pseudo }} * priors.prior_m
+        ) / (coalesce(m_totals.pair_count, 0) + {{ pseudo }}) as m_probability,
         (
-            coalesce(u_counts.pairs, 0) + {{ pseudo }} * priors.prior_u
-        ) / (coalesce(u_totals.pairs, 0) + {{ pseudo }}) as u_probability,
-        coalesce(m_counts.pairs, 0) as m_pairs,
-        coalesce(u_counts.pairs, 0) as u_pairs
+            coalesce(u_counts.pair_count, 0) + {{ pseudo }} * priors.prior_u
+        ) / (coalesce(u_totals.pair_count, 0) + {{ pseudo }}) as u_probability,
+        coalesce(m_counts.pair_count, 0) as m_pairs,
+        coalesce(u_counts.pair_count, 0) as u_pairs
     from priors
     left join counted as m_counts
         on
@@ -228,19 +267,9 @@ estimated as (
             priors.comparison = u_counts.comparison
             and priors.level = u_counts.level
             and u_counts.estimate = 'u'
-    left join (
-        select
-            comparison,
-            sum(pairs) as pairs
-        from counted where estimate = 'm' group by 1
-    ) as m_totals
+    left join m_totals
         on priors.comparison = m_totals.comparison
-    left join (
-        select
-            comparison,
-            sum(pairs) as pairs
-        from counted where estimate = 'u' group by 1
-    ) as u_totals
+    left join u_totals
         on priors.comparison = u_totals.comparison
 
 ),
@@ -250,7 +279,7 @@ name_values as (
     {%- for name in crm_match_tf_comparisons() %}
         select
             '{{ name }}_tf' as comparison,
-            records.{{ name }} as level
+            records.{{ name }} as level  -- noqa: RF04
         from records
         where records.{{ name }} is not null
         {{ 'union all' if not loop.last }}
@@ -274,7 +303,7 @@ term_frequencies as (
     union all
     select
         comparison,
-        '' as level,
+        '' as level,  -- noqa: RF04
         1::float8 / count(*) as u_probability,
         count(*) as u_pairs
     from name_values
@@ -286,7 +315,9 @@ weighed as (
 
     select
         estimated.*,
-        log(2, (m_probability / u_probability)::numeric)::float8 as raw_weight
+        log(
+            2, (estimated.m_probability / estimated.u_probability)::numeric
+        )::float8 as raw_weight
     from estimated
 
 ),
