@@ -47,6 +47,7 @@ bench: setup
 	$(BIN)/python -m bench.ingest --scale $(or $(SCALE),1000000)
 	$(BIN)/python -m bench.transform --scale $(or $(SCALE),1000000)
 	$(BIN)/python -m bench.reverse_etl --scale $(or $(SCALE),1000000)
+	$(BIN)/python -m bench.matching --people $(or $(MATCH_PEOPLE),10000)
 	$(BIN)/python -m bench.report
 
 db-start: setup

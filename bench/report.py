@@ -34,6 +34,19 @@ TARGETS = [
         lambda v: v >= 0.9,
     ),
     ("reverse_etl_limit_breaches", "reverse-ETL rate-limit breaches", "0", lambda v: v == 0),
+    ("crm_match_precision", "contact matching precision", ">= 0.995", lambda v: v >= 0.995),
+    (
+        "crm_match_recall_with_identifiers",
+        "contact matching recall, shared phone or email",
+        ">= 0.99",
+        lambda v: v >= 0.99,
+    ),
+    (
+        "crm_match_recall_no_identifiers",
+        "contact matching recall, no shared phone or email",
+        ">= 0.95",
+        lambda v: v >= 0.95,
+    ),
 ]
 
 

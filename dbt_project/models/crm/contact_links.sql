@@ -48,6 +48,10 @@ final as (
 
         ---------- numerics
         redone.confidence,
+        redone.match_weight::numeric(6, 2) as match_weight,
+
+        ---------- explanation
+        redone.match_contributions,
 
         ---------- booleans
         redone.is_primary,

@@ -5,22 +5,24 @@
     same person, transitively (a GoHighLevel duplicate holding only the email
     joins the customer through the contact that holds both). An identifier found
     on more than `crm_max_records_per_identifier` records (an office line,
-    "noemail@...") identifies nobody and is ignored. Fuzzy matching: a cluster
-    with no ServiceTitan customer joins the ServiceTitan cluster whose customer
-    has the same ZIP and house number, a street at least
-    `crm_fuzzy_min_street_similarity` similar and a name (or, for a business,
-    company name) at least `crm_fuzzy_min_name_similarity` similar (pg_trgm
-    similarity of the normalised texts); the best-scoring candidate wins and its
-    score is the confidence. A contact's id is derived from its earliest record,
-    so it survives new records joining it.
+    "noemail@...") identifies nobody and is ignored. Probabilistic matching: a
+    cluster with no ServiceTitan customer joins the ServiceTitan cluster of the
+    customer it is best paired with in int_contact_match_pairs (Fellegi-Sunter
+    weights over names, address, phones and emails), when the pair's weight
+    reaches `crm_match_link_weight` and its first names do not tell two people
+    apart, or when a person decided the pair is one person
+    (crm.contact_match_reviews); a person's "different" always keeps a pair
+    apart. A contact's id is derived from its earliest record, so it survives
+    new records joining it.
 
     Incremental (delete+insert on record_key): a run redoes the people a changed
     record can affect: the changed records, every record that shares (or shared)
-    an identifier with one, and everyone in those records' people and in their
-    ZIP and house-number blocks (old and new). That set is closed: whatever lies
-    outside it is matched exactly as before. Of what it redid, a run writes the
-    changed records and the records whose match came out different, so that the
-    models downstream (which redo what this one wrote) redo only those. -#}
+    an identifier with one, both records of every pair the scoring redid and of
+    every decision taken since the last run, the records paired with those, and
+    the people of all of them (see touched_partners below). Of what it redid, a
+    run writes the changed records and the records whose match came out
+    different, so that the models downstream (which redo what this one wrote)
+    redo only those. -#}
 {{
     config(
         materialized='incremental',
@@ -30,8 +32,7 @@
     )
 }}
 {%- set max_records = var('crm_max_records_per_identifier', 20) -%}
-{%- set min_name = var('crm_fuzzy_min_name_similarity', 0.5) -%}
-{%- set min_street = var('crm_fuzzy_min_street_similarity', 0.6) -%}
+{%- set link_weight = var('crm_match_link_weight', 12) -%}
 
 -- holders of an identifier (used only by incremental runs):
 -- depends_on: {{ ref('int_contact_identifiers') }}
@@ -102,6 +103,32 @@ with recursive
         -- candidate row against all of them) an identifier with them
         select changed.record_key from changed
         union
+        -- both sides of the pairs the scoring redid, and of the decisions
+        -- people took, since the last run (an hour back: a decision's
+        -- transaction may commit after a run began)
+        select rescored.st_record_key
+        from {{ ref('int_contact_match_pairs') }} as rescored
+        where
+            rescored.batch_at > {{ crm_watermark('batch_at', 'timestamptz') }}
+        union
+        select rescored.ghl_record_key
+        from {{ ref('int_contact_match_pairs') }} as rescored
+        where
+            rescored.batch_at > {{ crm_watermark('batch_at', 'timestamptz') }}
+            and rescored.ghl_record_key is not null
+        union
+        select decided.st_record_key
+        from {{ source('crm_editable', 'contact_match_reviews') }} as decided
+        where
+            decided.decided_at
+            > {{ crm_watermark('batch_at', 'timestamptz') }} - interval '1 hour'
+        union
+        select decided.ghl_record_key
+        from {{ source('crm_editable', 'contact_match_reviews') }} as decided
+        where
+            decided.decided_at
+            > {{ crm_watermark('batch_at', 'timestamptz') }} - interval '1 hour'
+        union
         select holders.record_key
         from (
             {{ crm_lookup(
@@ -124,33 +151,61 @@ with recursive
     -- From here on the changed people's records are read key by key through
     -- the indexes (crm_lookup): joined whole, the planner scanned both 2 M-row
     -- tables four times (5 s of the select at 1,000,000 customers).
-    touched_blocks as (
+    --
+    -- A contact without a customer of its own joins the customer it scores
+    -- best with, so a touched record can move the records it is paired with
+    -- (and their people), and those can move to the customers they are paired
+    -- with (and those customers' people): two hops, after which only customers
+    -- are reached, and a customer's person moves no further.
+    touched_partners as (
 
-        select
-            touched_now.zip,
-            touched_now.house_number
+        {{ crm_match_partners('touched') }}
+
+    ),
+
+    first_hop as (
+
+        select touched.record_key from touched
+        union
+        select touched_partners.record_key from touched_partners
+
+    ),
+
+    first_people as (
+
+        select people_before.*
         from (
             {{ crm_lookup(
-                ref('int_contact_records_unioned'), 'touched', ['record_key']
+                this,
+                '(' ~ crm_lookup(this, 'first_hop', ['record_key']) ~ ') as hop',
+                ['person_key'],
             ) }}
-        ) as touched_now
+        ) as people_before
+
+    ),
+
+    second_hop as (
+
+        select first_hop.record_key from first_hop
         union
-        select
-            touched_before.zip,
-            touched_before.house_number
-        from ({{ crm_lookup(this, 'touched', ['record_key']) }}) as touched_before
+        select first_people.record_key from first_people
+
+    ),
+
+    second_partners as (
+
+        {{ crm_match_partners('second_hop') }}
 
     ),
 
     affected_people as (
 
-        select touched_before.person_key
-        from ({{ crm_lookup(this, 'touched', ['record_key']) }}) as touched_before
+        select first_people.person_key from first_people
         union
-        select block_before.person_key
+        select partners_before.person_key
         from (
-            {{ crm_lookup(this, 'touched_blocks', ['zip', 'house_number']) }}
-        ) as block_before
+            {{ crm_lookup(this, 'second_partners', ['record_key']) }}
+        ) as partners_before
 
     ),
 
@@ -161,7 +216,9 @@ with recursive
             {{ crm_lookup(this, 'affected_people', ['person_key']) }}
         ) as people_before
         union
-        select touched.record_key from touched
+        select second_hop.record_key from second_hop
+        union
+        select second_partners.record_key from second_partners
 
     ),
 
@@ -343,6 +400,66 @@ records_clustered as (
 
 ),
 
+pairs as (
+
+    -- the scored pairs of the contacts in scope, and people's decisions
+    {% if is_incremental() %}
+        {{ crm_lookup(
+            ref('int_contact_match_pairs'),
+            'records',
+            ['ghl_record_key'],
+            ['record_key'],
+        ) }}
+    {% else %}
+        select * from {{ ref('int_contact_match_pairs') }}
+        where ghl_record_key is not null
+    {% endif %}
+
+),
+
+decisions as (
+
+    {% if is_incremental() %}
+        {{ crm_lookup(
+            source('crm_editable', 'contact_match_reviews'),
+            'records',
+            ['ghl_record_key'],
+            ['record_key'],
+        ) }}
+    {% else %}
+        select * from {{ source('crm_editable', 'contact_match_reviews') }}
+    {% endif %}
+
+),
+
+linkable as (
+
+    -- a pair links when its weight reaches the link weight and its first
+    -- names do not tell two people apart, or when a person said so; a
+    -- person's "different" always wins
+    select
+        coalesce(pairs.st_record_key, decisions.st_record_key)
+            as st_record_key,
+        coalesce(pairs.ghl_record_key, decisions.ghl_record_key)
+            as ghl_record_key,
+        pairs.match_weight,
+        pairs.contributions,
+        decisions.decision = 'same' as is_reviewed
+    from pairs
+    full join decisions
+        on
+            pairs.st_record_key = decisions.st_record_key
+            and pairs.ghl_record_key = decisions.ghl_record_key
+    where
+        decisions.decision = 'same'
+        or (
+            decisions.decision is null
+            and pairs.match_weight >= {{ link_weight }}
+            and not pairs.first_names_differ
+        )
+
+),
+
 fuzzy_candidates as (
 
     select
@@ -350,23 +467,14 @@ fuzzy_candidates as (
         unmatched.record_key,
         customers.cluster_key as st_cluster_key,
         customers.record_key as st_record_key,
-        greatest(
-            similarity(unmatched.name_normalized, customers.name_normalized),
-            coalesce(
-                similarity(
-                    unmatched.company_normalized, customers.name_normalized
-                ),
-                0
-            )
-        ) as name_similarity,
-        similarity(
-            unmatched.street_normalized, customers.street_normalized
-        ) as street_similarity
+        linkable.match_weight,
+        linkable.contributions,
+        linkable.is_reviewed
     from records_clustered as unmatched
+    inner join linkable
+        on unmatched.record_key = linkable.ghl_record_key
     inner join records_clustered as customers
-        on
-            unmatched.zip = customers.zip
-            and unmatched.house_number = customers.house_number
+        on linkable.st_record_key = customers.record_key
     where
         not unmatched.cluster_has_st_customer
         and customers.source_system = 'servicetitan'
@@ -376,28 +484,16 @@ fuzzy_candidates as (
 fuzzy_ranked as (
 
     select
-        fuzzy_candidates.cluster_key,
-        fuzzy_candidates.record_key,
-        fuzzy_candidates.st_cluster_key,
-        fuzzy_candidates.st_record_key,
-        round(
-            (
-                fuzzy_candidates.name_similarity
-                + fuzzy_candidates.street_similarity
-            )::numeric / 2,
-            3
-        ) as score,
+        fuzzy_candidates.*,
         row_number() over (
             partition by fuzzy_candidates.cluster_key
             order by
-                fuzzy_candidates.name_similarity
-                + fuzzy_candidates.street_similarity desc,
-                fuzzy_candidates.st_record_key asc
+                fuzzy_candidates.is_reviewed desc,
+                fuzzy_candidates.match_weight desc nulls last,
+                fuzzy_candidates.st_record_key asc,
+                fuzzy_candidates.record_key asc
         ) as candidate_rank
     from fuzzy_candidates
-    where
-        fuzzy_candidates.name_similarity >= {{ min_name }}
-        and fuzzy_candidates.street_similarity >= {{ min_street }}
 
 ),
 
@@ -417,7 +513,10 @@ assigned as (
         coalesce(fuzzy_best.st_cluster_key, records_clustered.cluster_key)
             as person_key,
         fuzzy_best.st_record_key as fuzzy_record_key,
-        fuzzy_best.score as fuzzy_score
+        fuzzy_best.record_key as fuzzy_own_record_key,
+        fuzzy_best.match_weight,
+        fuzzy_best.contributions,
+        fuzzy_best.is_reviewed
     from records_clustered
     left join fuzzy_best
         on records_clustered.cluster_key = fuzzy_best.cluster_key
@@ -464,23 +563,55 @@ final as (
             when
                 anchored.record_key = anchored.primary_record_key
                 then 'primary'
-            when anchored.fuzzy_record_key is not null then 'name_and_address'
+            when
+                anchored.record_key = anchored.fuzzy_own_record_key
+                and anchored.is_reviewed
+                then 'reviewed'
+            when
+                anchored.record_key = anchored.fuzzy_own_record_key
+                or anchored.exact_rule is null
+                then 'name_and_address'
             else anchored.exact_rule
         end as match_rule,
         case
             when anchored.record_key = anchored.primary_record_key then null
-            when anchored.fuzzy_record_key is not null
+            when
+                anchored.record_key = anchored.fuzzy_own_record_key
+                or anchored.exact_rule is null
                 then anchored.fuzzy_record_key
             else anchored.matched_record_key
         end as matched_record_key,
         case
             when anchored.record_key = anchored.primary_record_key then 1.000
-            when anchored.fuzzy_record_key is not null
-                then least(anchored.fuzzy_score, 0.950)
+            when
+                anchored.record_key = anchored.fuzzy_own_record_key
+                and anchored.is_reviewed
+                then 1.000
+            when
+                anchored.record_key = anchored.fuzzy_own_record_key
+                or anchored.exact_rule is null
+                -- the match probability at even prior odds, below any
+                -- identifier's
+                then least(
+                    1 - power(2::numeric, -anchored.match_weight), 0.950
+                )
             when anchored.exact_rule = 'phone_and_email' then 1.000
             when anchored.exact_rule = 'phone' then 0.990
             else 0.980
         end::numeric(4, 3) as confidence,
+        -- why a probabilistic link was made: its weight and each field's part
+        case
+            when
+                anchored.record_key = anchored.fuzzy_own_record_key
+                and anchored.record_key <> anchored.primary_record_key
+                then anchored.match_weight
+        end as match_weight,
+        case
+            when
+                anchored.record_key = anchored.fuzzy_own_record_key
+                and anchored.record_key <> anchored.primary_record_key
+                then anchored.contributions
+        end as match_contributions,
         -- kept for the next incremental run (and for the models downstream)
         anchored.phones,
         anchored.emails,
@@ -532,7 +663,9 @@ final as (
                 final.phones,
                 final.emails,
                 final.zip,
-                final.house_number
+                final.house_number,
+                final.match_weight,
+                final.match_contributions
             ) is distinct from (
                 previous.contact_id,
                 previous.cluster_key,
@@ -544,7 +677,9 @@ final as (
                 previous.phones,
                 previous.emails,
                 previous.zip,
-                previous.house_number
+                previous.house_number,
+                previous.match_weight,
+                previous.match_contributions
             )
 
     )
