@@ -41,7 +41,7 @@ invoices_all as (
 
 {% if is_incremental() %}
     {#- one catalog query at compile time, for both filters -#}
-    {%- set watermark = servicetitan_watermark() %}
+    {%- set watermark = watermark() %}
 
     changed_invoices as (
 
@@ -90,13 +90,13 @@ invoices_all as (
     -- whole (select 6.5 s at 1,000,000 customers)
     jobs as (
 
-        {{ crm_lookup(ref('jobs'), 'job_keys', ['tenant_id', 'job_id']) }}
+        {{ lookup(ref('jobs'), 'job_keys', ['tenant_id', 'job_id']) }}
 
     ),
 
     invoices as (
 
-        {{ crm_lookup(ref('invoices'), 'job_keys', ['tenant_id', 'job_id']) }}
+        {{ lookup(ref('invoices'), 'job_keys', ['tenant_id', 'job_id']) }}
 
     ),
 
