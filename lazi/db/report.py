@@ -7,7 +7,17 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-WAREHOUSE_SCHEMAS = ("raw", "staging", "master", "crm", "marts", "workflow", "sync", "audit")
+WAREHOUSE_SCHEMAS = (
+    "raw",
+    "staging",
+    "intermediate",
+    "master",
+    "crm",
+    "marts",
+    "workflow",
+    "sync",
+    "audit",
+)
 
 
 def summarize(conn: psycopg.Connection) -> dict[str, Any]:
