@@ -50,7 +50,8 @@ renamed as (
         value,
 
         ---------- booleans
-        -- null when CallRail sent no value raw could type (flagged in has_type_errors),
+        -- null when CallRail sent no value raw could type (flagged in
+        -- has_type_errors),
         -- never a default that reads as a real answer
         answered as is_answered,
         voicemail as is_voicemail,

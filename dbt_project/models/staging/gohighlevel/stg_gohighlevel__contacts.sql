@@ -38,8 +38,9 @@ renamed as (
         type_errors,
 
         ---------- booleans
-        -- null when GoHighLevel sent no value raw could type (flagged in has_type_errors):
-        -- unknown is never "may contact", and crm.contacts reads it as do-not-disturb
+        -- null when GoHighLevel sent no value raw could type (flagged in
+        -- has_type_errors): unknown is never "may contact", and crm.contacts
+        -- reads it as do-not-disturb
         dnd as is_dnd,
         is_deleted,
         type_errors is not null as has_type_errors,

@@ -1,2 +1,3 @@
-{#- Completed dlt loads of the gohighlevel source: the cursor of the incremental models. -#}
+{#- Completed dlt loads of the gohighlevel source: the incremental
+    models' cursor. -#}
 {{ completed_loads('gohighlevel') }}

@@ -29,7 +29,8 @@ renamed as (
         end as stage_count,
 
         ---------- booleans
-        {{ json_flag('full_data', 'showInFunnel', 'false') }} as is_shown_in_funnel,
+        {{ json_flag('full_data', 'showInFunnel', 'false') }}
+            as is_shown_in_funnel,
         {{ json_flag('full_data', 'showInPieChart', 'false') }}
             as is_shown_in_pie_chart,
         is_deleted,

@@ -12,7 +12,8 @@
         'customer_id': 'customer_contacts.customer_id'}},
     'locations': {'table': 'st_locations', 'columns': {
         'customer_id': 'locations.customer_id'}},
-    'location_contacts': {'table': 'st_location_contacts'},
+    'location_contacts': {'table': 'st_location_contacts', 'columns': {
+        'location_id': 'location_contacts.location_id'}},
     'jobs': {'table': 'st_jobs', 'columns': {
         'customer_id': 'jobs.customer_id',
         'job_id': 'jobs.st_id',
@@ -47,4 +48,5 @@
     'invoice_id': 'bigint',
     'technician_id': 'bigint',
     'job_type_id': 'bigint',
+    'location_id': 'bigint',
 }) }}
