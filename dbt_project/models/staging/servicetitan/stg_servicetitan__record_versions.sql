@@ -4,7 +4,9 @@
     the latest: when an invoice moves from customer A to B, both customers'
     totals change. A payment version yields one row per invoice it is applied
     to. -#}
-{%- set applied_invoice = try_cast("application.value ->> 'appliedTo'", 'bigint') -%}
+{%- set applied_invoice = try_cast(
+    "application.value ->> 'appliedTo'", 'bigint'
+) -%}
 {{ record_versions('servicetitan', {
     'customers': {'table': 'st_customers', 'columns': {
         'customer_id': 'customers.st_id'}},
