@@ -23,23 +23,3 @@
     from {{ loads_relation }} as loads
     where loads.status = 0
 {%- endmacro %}
-
-{#- The latest version of each entity of a dlt raw table, from completed loads only:
-    the one the vendor modified last, then the one loaded last (the only order when the
-    vendor keeps no modification time), then the content hash so the pick is
-    deterministic (the loader's LATEST_FIRST, rows.py, which decides what is a new
-    version). -#}
-{% macro crm_latest_version(relation, loads_relation, scope_column, id_column) -%}
-    select distinct on (versions.{{ scope_column }}, versions.{{ id_column }})
-        versions.*
-    from {{ relation }} as versions
-    inner join {{ loads_relation }} as loads
-        on versions._dlt_load_id = loads.load_id
-    where loads.status = 0
-    order by
-        versions.{{ scope_column }} asc,
-        versions.{{ id_column }} asc,
-        versions.modified_on desc nulls last,
-        versions._dlt_load_id desc,
-        versions.content_hash desc
-{%- endmacro %}

@@ -1,28 +1,6 @@
 {#-
-    The latest version of every ServiceTitan record in a raw table. Raw keeps one row per
-    version (a delivery that differs from the record's latest version); the latest is the one
-    ServiceTitan modified last, and among versions with the same modifiedOn (a tombstone keeps
-    the record's modifiedOn; drift that came and went changed no modifiedOn) the one loaded
-    last. content_hash only breaks exact ties, so the choice is deterministic (the loader's
-    LATEST_FIRST, rows.py, orders the same way).
-
-    Filters on tenant_id and st_id of the caller are pushed into this query by PostgreSQL,
-    so incremental models can look up single records through the staging view.
--#}
-{% macro servicetitan_latest_version(relation) -%}
-    select distinct on ({{ relation }}.tenant_id, {{ relation }}.st_id) {{ relation }}.*
-    from {{ relation }}
-    order by
-        {{ relation }}.tenant_id asc,
-        {{ relation }}.st_id asc,
-        {{ relation }}.modified_on desc nulls last,
-        {{ relation }}._dlt_load_id desc,
-        {{ relation }}.content_hash desc
-{%- endmacro %}
-
-{#-
     is_active of a ServiceTitan record: a record that does not say is active (some lists omit
-    the field); a value that could not be typed stays null, flagged in has_cast_errors, never
+    the field); a value that could not be typed stays null, flagged in has_type_errors, never
     defaulted to active. Reads the staging model's `record` (the JSON) and `typed` (its casts).
 -#}
 {% macro servicetitan_is_active() -%}
@@ -49,7 +27,7 @@
 {#-
     One row per application of a payment to an invoice (ServiceTitan's payment.appliedTo[]),
     from a relation shaped like stg_servicetitan__payments. The applied amount is a decimal
-    string; a value that does not convert is null and flags the row (has_cast_errors).
+    string; a value that does not convert is null and flags the row (has_type_errors).
 -#}
 {% macro servicetitan_payment_applications(payments) -%}
     select
@@ -70,9 +48,9 @@
                 and typed.applied_amount is null
             )
             or (application.value ->> 'appliedOn' is not null and typed.applied_at is null)
-        ) as has_cast_errors,
+        ) as has_type_errors,
         typed.applied_at,
-        {{ payments }}._dlt_load_id
+        {{ payments }}.dlt_load_id
     from {{ payments }}
     cross join lateral jsonb_array_elements(
         case
@@ -105,48 +83,44 @@
 
 with
 
-source as (
-
-    select * from {{ source('servicetitan', 'st_' ~ entity ~ '_custom_field_types') }}
-
-),
-
 latest as (
 
-    {{ servicetitan_latest_version('source') }}
+    {{ latest_version('servicetitan', 'st_' ~ entity ~ '_custom_field_types') }}
 
 ),
 
 renamed as (
 
     select
-        -- ids
+        ---------- ids
         latest.tenant_id
         || '-'
         || latest.st_id as {{ entity }}_custom_field_type_key,
         latest.tenant_id,
         latest.st_id as {{ entity }}_custom_field_type_id,
 
-        -- strings
+        ---------- strings
         record.name as field_name,
         record."dataType" as data_type,
 
-        -- booleans
+        ---------- booleans
         {{ servicetitan_is_active() }} as is_active,
         latest.is_deleted,
-        {{ cast_error_columns(casts) }} is not null as has_cast_errors,
+        {{ cast_error_columns(casts) }} is not null as has_type_errors,
 
-        -- lists and nested records
+        ---------- lists and nested records
         record."dataTypeOptions" as data_type_options,
 
-        -- timestamps (UTC)
+        ---------- timestamps (UTC)
         typed.created_at,
         typed.modified_at,
 
-        -- data quality and lineage
+        ---------- data quality
         {{ cast_error_columns(casts) }} as cast_error_columns,
         latest.type_errors as raw_type_errors,
-        latest._dlt_load_id
+
+        ---------- load metadata
+        latest._dlt_load_id as dlt_load_id
 
     from latest
     cross join
@@ -188,28 +162,22 @@ select * from renamed
 
 with
 
-source as (
-
-    select * from {{ source('servicetitan', 'st_' ~ entity ~ '_contacts') }}
-
-),
-
 latest as (
 
-    {{ servicetitan_latest_version('source') }}
+    {{ latest_version('servicetitan', 'st_' ~ entity ~ '_contacts') }}
 
 ),
 
 renamed as (
 
     select
-        -- ids
+        ---------- ids
         latest.tenant_id || '-' || latest.st_id as {{ entity }}_contact_key,
         latest.tenant_id,
         latest.st_id as {{ entity }}_contact_id,
         typed.{{ entity }}_id,
 
-        -- strings
+        ---------- strings
         record.type as contact_type,
         record.value as contact_value,
         record.memo,
@@ -226,25 +194,27 @@ renamed as (
         end
             as email_normalized,
 
-        -- booleans
+        ---------- booleans
         coalesce(record.type <> 'Email', false) as is_phone,
         coalesce(record.type = 'Email', false) as is_email,
         typed.is_do_not_text,
         {{ servicetitan_is_active() }} as is_active,
         latest.is_deleted,
-        {{ cast_error_columns(casts) }} is not null as has_cast_errors,
+        {{ cast_error_columns(casts) }} is not null as has_type_errors,
 
-        -- lists and nested records
+        ---------- lists and nested records
         record.preferences,
 
-        -- timestamps (UTC)
+        ---------- timestamps (UTC)
         typed.created_at,
         typed.modified_at,
 
-        -- data quality and lineage
+        ---------- data quality
         {{ cast_error_columns(casts) }} as cast_error_columns,
         latest.type_errors as raw_type_errors,
-        latest._dlt_load_id
+
+        ---------- load metadata
+        latest._dlt_load_id as dlt_load_id
 
     from latest
     cross join
@@ -274,4 +244,31 @@ renamed as (
 )
 
 select * from renamed
+{%- endmacro %}
+
+{#-
+    Every version (any load) of the records in `changed` (a CTE of entity, tenant_id,
+    record_id): the parents a changed record points at now and pointed at before. Looked up
+    record by record through raw's (tenant, id) index.
+-#}
+{% macro servicetitan_all_versions_of(changed) -%}
+    select versions.*
+    from {{ changed }}
+    cross join lateral (
+        select
+            record_versions.entity,
+            record_versions.tenant_id,
+            record_versions.record_id,
+            record_versions.customer_id,
+            record_versions.job_id,
+            record_versions.invoice_id,
+            record_versions.technician_id,
+            record_versions.job_type_id
+        from {{ ref('stg_servicetitan__record_versions') }} as record_versions
+        where
+            record_versions.entity = {{ changed }}.entity
+            and record_versions.tenant_id = {{ changed }}.tenant_id
+            and record_versions.record_id = {{ changed }}.record_id
+        offset 0
+    ) as versions
 {%- endmacro %}

@@ -32,7 +32,8 @@ from dlt.common.schema.typing import TTableSchemaColumns
 # delivered after a newer one does not win), then the one loaded last (the only order when the
 # vendor keeps no modification time, or when content returned to an earlier state without a new
 # modification time, or for a tombstone), then the content hash so the pick is deterministic.
-# dbt's latest-version macros and the load trigger (pipeline.py) order the same way.
+# The load trigger (pipeline.py) orders the same way, and so does dbt's latest_version macro, from
+# var latest_first in dbt_project.yml: tests/transform/test_staging_loads.py keeps the two equal.
 LATEST_FIRST = "modified_on desc nulls last, _dlt_load_id desc, content_hash desc"
 
 ColumnType = Literal["bigint", "text", "decimal", "bool", "timestamp", "json", "double"]

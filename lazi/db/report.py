@@ -9,7 +9,17 @@ from psycopg import sql
 
 from lazi.db.fetch import fetch_value
 
-WAREHOUSE_SCHEMAS = ("raw", "staging", "master", "crm", "marts", "workflow", "sync", "audit")
+WAREHOUSE_SCHEMAS = (
+    "raw",
+    "staging",
+    "intermediate",
+    "master",
+    "crm",
+    "marts",
+    "workflow",
+    "sync",
+    "audit",
+)
 
 
 def summarize(conn: psycopg.Connection) -> dict[str, Any]:

@@ -219,7 +219,8 @@ def test_gin_indexes_take_new_rows_without_a_pending_list(wh: CrmWarehouse) -> N
         join pg_class as index_class on index_class.oid = pg_index.indexrelid
         join pg_am on pg_am.oid = index_class.relam
         where pg_am.amname = 'gin'
-            and index_class.relnamespace::regnamespace::text in ('staging', 'crm', 'marts')
+            and index_class.relnamespace::regnamespace::text
+                in ('staging', 'intermediate', 'crm', 'marts')
         """
     )
     assert len(gin) >= 7, gin  # contacts (3), the matching's records (5), customer names

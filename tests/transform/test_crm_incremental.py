@@ -34,16 +34,16 @@ from tests.transform.test_crm_opportunities import WEBHOOK_TABLE
 ROUNDS = 10
 # model -> relation; every incremental model of the CRM and marts layers
 INCREMENTAL = {
-    "int_contact_records_unioned": "staging.int_contact_records_unioned",
-    "int_contact_records_matched": "staging.int_contact_records_matched",
+    "int_contact_records_unioned": "intermediate.int_contact_records_unioned",
+    "int_contact_records_matched": "intermediate.int_contact_records_matched",
     "contact_links": "crm.contact_links",
     "contacts": "crm.contacts",
     "opportunities": "crm.opportunities",
     "activities": "crm.activities",
     "job_attribution": "marts.job_attribution",
-    "int_callrail_calls_persisted": "staging.int_callrail_calls_persisted",
-    "int_contact_identifiers": "staging.int_contact_identifiers",
-    "int_call_contacts": "staging.int_call_contacts",
+    "int_callrail_calls_persisted": "intermediate.int_callrail_calls_persisted",
+    "int_contact_identifiers": "intermediate.int_contact_identifiers",
+    "int_call_contacts": "intermediate.int_call_contacts",
 }
 # run bookkeeping: differs between an incremental and a full build by design
 BOOKKEEPING = {
@@ -312,7 +312,9 @@ def test_per_load_tests_read_the_rows_the_build_wrote(rounds: dict[str, Any]) ->
         "select contact_id from crm.activities where contact_id is not null"
         " order by activity_id limit 1"
     )[0]["contact_id"]
-    redo = "update staging.int_contact_records_matched set batch_at = now() where contact_id = %s"
+    redo = (
+        "update intermediate.int_contact_records_matched set batch_at = now() where contact_id = %s"
+    )
     per_load = ["build", "--select", "activities"]
     # a contact gone from crm.contacts while its records were redone: the build rewrites
     # the contact's activities, which now point at no contact

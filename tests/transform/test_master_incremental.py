@@ -206,10 +206,12 @@ def test_incremental_equals_full_refresh(
     st_warehouse: StWarehouse, incremental_rounds: dict[str, Any]
 ) -> None:
     snapshot_master(st_warehouse, "incremental_copy", MASTER_MODELS)
-    snapshot_master(st_warehouse, "incremental_staging", ("int_job_revenue",), source="staging")
+    snapshot_master(
+        st_warehouse, "incremental_staging", ("int_job_revenue",), source="intermediate"
+    )
     st_warehouse.run_master("--full-refresh")
     compared = [(model, "incremental_copy", "master") for model in MASTER_MODELS]
-    compared.append(("int_job_revenue", "incremental_staging", "staging"))
+    compared.append(("int_job_revenue", "incremental_staging", "intermediate"))
     for model, copy, source in compared:
         only_incremental, only_full, total = differences(st_warehouse, copy, model, source)
         assert (only_incremental, only_full) == (0, 0), (model, only_incremental, only_full, total)

@@ -79,20 +79,20 @@ def test_inactive_and_deleted_records_stay_visible_with_flags(built: StWarehouse
 def test_uncastable_value_is_kept_and_flagged(built: StWarehouse) -> None:
     tenant, invoice_id = built.notes["malformed_invoice"]
     staged = built.rows(
-        "select has_cast_errors, cast_error_columns, total"
+        "select has_type_errors, cast_error_columns, total"
         " from staging.stg_servicetitan__invoices"
         " where tenant_id = %s and invoice_id = %s",
         (tenant, invoice_id),
     )
-    assert staged[0]["has_cast_errors"] is True
+    assert staged[0]["has_type_errors"] is True
     assert staged[0]["cast_error_columns"] == "balance, due_at"
     assert staged[0]["total"] is not None, "the other values of the record still convert"
     master = built.rows(
-        "select has_cast_errors from master.invoices where tenant_id = %s and invoice_id = %s",
+        "select has_type_errors from master.invoices where tenant_id = %s and invoice_id = %s",
         (tenant, invoice_id),
     )
-    assert master == [{"has_cast_errors": True}]
-    results = built.dbt("test", "--select", "stg_servicetitan__invoices__no_cast_errors").results
+    assert master == [{"has_type_errors": True}]
+    results = built.dbt("test", "--select", "stg_servicetitan__invoices__no_type_errors").results
     assert [r["status"] for r in results] == ["warn"]
 
 

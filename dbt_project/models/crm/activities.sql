@@ -26,6 +26,7 @@
 -- change capture (used only by incremental runs):
 -- depends_on: {{ ref('stg_callrail__record_versions') }}
 -- depends_on: {{ ref('stg_callrail__loads') }}
+-- depends_on: {{ ref('stg_servicetitan__record_versions') }}
 -- depends_on: {{ ref('stg_servicetitan__loads') }}
 -- depends_on: {{ ref('stg_gohighlevel__webhook_events') }}
 
@@ -46,7 +47,7 @@ matched as not materialized (
         -- the records the matching redid since this model last ran
         select matched.*
         from matched
-        where matched.batch_at > {{ crm_watermark('batch_at', 'timestamptz') }}
+        where matched.batch_at > {{ watermark('batch_at', 'timestamptz') }}
 
     ),
 
@@ -88,13 +89,13 @@ matched as not materialized (
     affected_previous as (
 
         -- what is on a redone contact, from a redone number, or on nobody yet;
-        -- {{ this }} is read through its indexes, key by key (crm_lookup)
+        -- {{ this }} is read through its indexes, key by key (lookup)
         select
             previous.activity_type,
             previous.source_scope,
             previous.source_id
         from (
-            {{ crm_lookup(this, 'affected_contacts', ['contact_id']) }}
+            {{ lookup(this, 'affected_contacts', ['contact_id']) }}
         ) as previous
         union
         select
@@ -102,7 +103,7 @@ matched as not materialized (
             previous.source_scope,
             previous.source_id
         from (
-            {{ crm_lookup(this, 'affected_phones', ['phone']) }}
+            {{ lookup(this, 'affected_phones', ['phone']) }}
         ) as previous
         union
         select
@@ -118,8 +119,11 @@ matched as not materialized (
 
     call_keys as (
 
-        {{ crm_changed_records(
-            'callrail', 'calls', 'account_id', 'call_id', 'callrail_last_load_id'
+        {{ changed_records(
+            'callrail',
+            'calls',
+            'callrail_last_load_id',
+            id_alias='call_id',
         ) }}
         union
         select
@@ -132,20 +136,21 @@ matched as not materialized (
 
     calls as (
 
-        {{ crm_lookup(
-            ref('stg_callrail__calls'), 'call_keys', ['account_id', 'call_id']
+        {{ lookup(
+            ref('stg_callrail__calls'),
+            'call_keys',
+            ['account_id', 'call_id'],
         ) }}
 
     ),
 
     text_keys as (
 
-        {{ crm_changed_records(
+        {{ changed_records(
             'callrail',
             'text_messages',
-            'account_id',
-            'conversation_id',
             'callrail_last_load_id',
+            id_alias='conversation_id',
         ) }}
         union
         select
@@ -158,7 +163,7 @@ matched as not materialized (
 
     texts as (
 
-        {{ crm_lookup(
+        {{ lookup(
             ref('stg_callrail__text_messages'),
             'text_keys',
             ['account_id', 'conversation_id'],
@@ -175,7 +180,7 @@ matched as not materialized (
         where
             events.event_type in ('NoteCreate', 'NoteUpdate', 'NoteDelete')
             and events.received_at
-            > {{ crm_watermark('source_received_at', 'timestamptz') }}
+            > {{ watermark('source_received_at', 'timestamptz') }}
             - interval '{{ note_lookback }} minutes'
         union
         select
@@ -203,7 +208,7 @@ matched as not materialized (
             changed_jobs.tenant_id,
             changed_jobs.job_id
         from {{ ref('jobs') }} as changed_jobs
-        where changed_jobs.last_load_id > {{ crm_watermark('last_load_id') }}
+        where changed_jobs.last_load_id > {{ watermark('last_load_id') }}
         union
         select
             affected_previous.source_scope::bigint as tenant_id,
@@ -226,16 +231,7 @@ matched as not materialized (
 
     changed_appointments as (
 
-        -- not in stg_servicetitan__record_versions: raw's versions in the
-        -- window, found through its load id index
-        select distinct
-            changed.tenant_id,
-            changed.st_id as appointment_id
-        from {{ source('servicetitan', 'st_appointments') }} as changed
-        where
-            changed._dlt_load_id > {{ servicetitan_watermark() }}
-            and changed._dlt_load_id
-            <= {{ servicetitan_latest_completed_load() }}
+        {{ changed_records('servicetitan', ['appointments']) }}
 
     ),
 
@@ -243,7 +239,7 @@ matched as not materialized (
 
         select
             changed_appointments.tenant_id,
-            changed_appointments.appointment_id
+            changed_appointments.record_id as appointment_id
         from changed_appointments
         union
         select
@@ -268,10 +264,10 @@ matched as not materialized (
 
     appointments as (
 
-        {{ servicetitan_lookup(
+        {{ lookup(
             ref('stg_servicetitan__appointments'),
             'appointment_keys',
-            'appointment_id',
+            ['tenant_id', 'appointment_id'],
         ) }}
 
     ),
@@ -654,8 +650,8 @@ final as (
             null::uuid as previous_contact_id,
         {% endif %}
         {{ run_batch_at() }} as batch_at,
-        {{ servicetitan_latest_completed_load() }} as last_load_id,
-        {{ crm_latest_load('stg_callrail__loads') }} as callrail_last_load_id
+        {{ latest_completed_load('servicetitan') }} as last_load_id,
+        {{ latest_completed_load('callrail') }} as callrail_last_load_id
 
     from unioned
     {% if is_incremental() %}

@@ -100,26 +100,25 @@ stages_fingerprint as (
             links.source_id as ghl_contact_id
         from {{ ref('contact_links') }} as links
         where
-            links.batch_at > {{ crm_watermark('batch_at', 'timestamptz') }}
+            links.batch_at > {{ watermark('batch_at', 'timestamptz') }}
             and links.source_system = 'gohighlevel'
 
     ),
 
     opportunity_keys as (
 
-        {{ crm_changed_records(
+        {{ changed_records(
             'gohighlevel',
             'opportunities',
-            'location_id',
-            'opportunity_id',
             'ghl_last_load_id',
+            id_alias='opportunity_id',
         ) }}
         union
         select
             relinked_opportunities.location_id,
             relinked_opportunities.opportunity_id
         from (
-            {{ crm_lookup(this, 'relinked', ['location_id', 'ghl_contact_id']) }}
+            {{ lookup(this, 'relinked', ['location_id', 'ghl_contact_id']) }}
         ) as relinked_opportunities
         union
         select
@@ -136,7 +135,7 @@ stages_fingerprint as (
 
     opportunities as (
 
-        {{ crm_lookup(
+        {{ lookup(
             ref('stg_gohighlevel__opportunities'),
             'opportunity_keys',
             ['location_id', 'opportunity_id'],
@@ -147,7 +146,7 @@ stages_fingerprint as (
     links as (
 
         -- the opportunities' contacts' links, key by key
-        {{ crm_lookup(
+        {{ lookup(
             ref('contact_links'),
             'opportunities',
             ['source_system', 'source_scope', 'source_id'],
@@ -223,7 +222,7 @@ final as (
         ---------- run bookkeeping (incremental cursors)
         stages_fingerprint.fingerprint as stages_fingerprint,
         {{ run_batch_at() }} as batch_at,
-        {{ crm_latest_load('stg_gohighlevel__loads') }} as ghl_last_load_id
+        {{ latest_completed_load('gohighlevel') }} as ghl_last_load_id
 
     from opportunities
     left join links

@@ -39,7 +39,7 @@ final as (
     {% if is_incremental() %}
         where
             customers.customer_name is not null
-            and customers.last_load_id > {{ servicetitan_watermark() }}
+            and customers.last_load_id > {{ watermark() }}
     {% else %}
         where customers.customer_name is not null
     {% endif %}

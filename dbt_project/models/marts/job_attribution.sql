@@ -165,8 +165,8 @@ mapping as (
 
 {% if is_incremental() %}
     {#- catalog queries at compile time, once for the two filters on each -#}
-    {%- set batch_watermark = crm_watermark('batch_at', 'timestamptz') %}
-    {%- set load_watermark = crm_watermark('last_load_id') %}
+    {%- set batch_watermark = watermark('batch_at', 'timestamptz') %}
+    {%- set load_watermark = watermark('last_load_id') %}
 
     previous_mapping as (
 
@@ -223,8 +223,10 @@ mapping as (
         -- jobs whose last touch is one of those calls
         select previous.tenant_id, previous.job_id
         from (
-            {{ crm_lookup(
-                this, 'redone_calls', ['callrail_account_id', 'callrail_call_id']
+            {{ lookup(
+                this,
+                'redone_calls',
+                ['callrail_account_id', 'callrail_call_id'],
             ) }}
         ) as previous
 
@@ -309,7 +311,7 @@ mapping as (
 
     jobs as (
 
-        {{ crm_lookup(ref('jobs'), 'job_keys', ['tenant_id', 'job_id']) }}
+        {{ lookup(ref('jobs'), 'job_keys', ['tenant_id', 'job_id']) }}
 
     ),
 
@@ -324,7 +326,7 @@ mapping as (
 {% endif %}
 
 {#- An incremental run reads the customers' contacts, the contacts' calls and
-    the jobs' invoices key by key through their indexes (crm_lookup); joined
+    the jobs' invoices key by key through their indexes (lookup); joined
     whole, the planner hints above made it scan the 2 M matched records, the
     9 M activities and the 2.2 M invoices on every run (select 14.6 -> 9.9 s at
     1,000,000 customers). -#}
@@ -357,7 +359,7 @@ job_contacts as (
 contact_activities as (
 
     {% if is_incremental() %}
-        {{ crm_lookup(ref('activities'), 'job_contacts', ['contact_id']) }}
+        {{ lookup(ref('activities'), 'job_contacts', ['contact_id']) }}
     {% else %}
         select activities.*
         from {{ ref('activities') }} as activities
@@ -391,7 +393,7 @@ contact_calls as (
 job_invoices as (
 
     {% if is_incremental() %}
-        {{ crm_lookup(ref('invoices'), 'jobs', ['tenant_id', 'job_id']) }}
+        {{ lookup(ref('invoices'), 'jobs', ['tenant_id', 'job_id']) }}
     {% else %}
         select invoices.*
         from jobs
@@ -496,7 +498,7 @@ attributed_calls as (
 
     -- the attributed calls' details
     {% if is_incremental() %}
-        {{ crm_lookup('calls', 'attributed', ['account_id', 'call_id']) }}
+        {{ lookup('calls', 'attributed', ['account_id', 'call_id']) }}
     {% else %}
         select calls.*
         from calls
@@ -562,7 +564,7 @@ final as (
         ---------- run bookkeeping (incremental cursors)
         mapping.fingerprint as mapping_fingerprint,
         {{ run_batch_at() }} as batch_at,
-        {{ servicetitan_latest_completed_load() }} as last_load_id
+        {{ latest_completed_load('servicetitan') }} as last_load_id
 
     from job_contacts
     left join attributed

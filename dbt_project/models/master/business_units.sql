@@ -36,7 +36,7 @@ final as (
         -- booleans
         business_units.is_active,
         business_units.is_deleted,
-        business_units.has_cast_errors,
+        business_units.has_type_errors,
 
         -- timestamps
         business_units.created_at,

@@ -27,7 +27,7 @@ final as (
         campaigns.is_default_campaign,
         campaigns.is_active,
         campaigns.is_deleted,
-        campaigns.has_cast_errors,
+        campaigns.has_type_errors,
 
         -- lists
         campaigns.campaign_phone_numbers,

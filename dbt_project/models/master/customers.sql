@@ -33,8 +33,9 @@ with
 
     changed_records as (
 
-        {{ servicetitan_changed_records(
-            ['customers', 'customer_contacts', 'jobs', 'invoices']
+        {{ changed_records(
+            'servicetitan',
+            ['customers', 'customer_contacts', 'jobs', 'invoices'],
         ) }}
 
     ),
@@ -130,34 +131,40 @@ with
 
     customers as (
 
-        {{ servicetitan_lookup(
-            ref('stg_servicetitan__customers'), 'candidate_customers', 'customer_id'
+        {{ lookup(
+            ref('stg_servicetitan__customers'),
+            'candidate_customers',
+            ['tenant_id', 'customer_id'],
         ) }}
 
     ),
 
     contacts as (
 
-        {{ servicetitan_lookup(
+        {{ lookup(
             ref('stg_servicetitan__customer_contacts'),
             'candidate_contacts',
-            'customer_contact_id'
+            ['tenant_id', 'customer_contact_id'],
         ) }}
 
     ),
 
     jobs as (
 
-        {{ servicetitan_lookup(
-            ref('stg_servicetitan__jobs'), 'candidate_jobs', 'job_id'
+        {{ lookup(
+            ref('stg_servicetitan__jobs'),
+            'candidate_jobs',
+            ['tenant_id', 'job_id'],
         ) }}
 
     ),
 
     invoices as (
 
-        {{ servicetitan_lookup(
-            ref('stg_servicetitan__invoices'), 'candidate_invoices', 'invoice_id'
+        {{ lookup(
+            ref('stg_servicetitan__invoices'),
+            'candidate_invoices',
+            ['tenant_id', 'invoice_id'],
         ) }}
 
     ),
@@ -225,7 +232,7 @@ contact_summary as (
             and not contacts.is_deleted
             and contacts.phone_normalized is not null
         ))[1] as primary_phone_normalized,
-        max(contacts._dlt_load_id) as last_load_id
+        max(contacts.dlt_load_id) as last_load_id
     from contacts
     group by 1, 2
 
@@ -243,7 +250,7 @@ job_summary as (
             and not jobs.is_deleted
             and jobs.job_status is distinct from 'Canceled'
         ) as total_jobs,
-        max(jobs._dlt_load_id) as last_load_id
+        max(jobs.dlt_load_id) as last_load_id
     from jobs
     group by 1, 2
 
@@ -259,7 +266,7 @@ invoice_summary as (
         sum(invoices.total) filter (
             where invoices.is_active and not invoices.is_deleted
         ) as lifetime_value,
-        max(invoices._dlt_load_id) as last_load_id
+        max(invoices.dlt_load_id) as last_load_id
     from invoices
     group by 1, 2
 
@@ -299,7 +306,7 @@ final as (
         customers.is_deleted,
         customers.is_do_not_mail,
         customers.is_do_not_service,
-        customers.has_cast_errors,
+        customers.has_type_errors,
 
         -- lists
         customers.tag_type_ids,
@@ -312,12 +319,15 @@ final as (
         customers.modified_at,
 
         -- lineage
-        {{ servicetitan_last_load_id([
-            'customers._dlt_load_id',
+        {{ last_load_id(
+            'servicetitan',
+            [
+            'customers.dlt_load_id',
             'contact_summary.last_load_id',
             'job_summary.last_load_id',
             'invoice_summary.last_load_id',
-        ]) }} as last_load_id,
+        ],
+        ) }} as last_load_id,
         {{ run_batch_at() }} as batch_at
 
     from customers

@@ -34,8 +34,9 @@ technicians as (
 
     changed_records as (
 
-        {{ servicetitan_changed_records(
-            ['estimates', 'customers', 'technicians']
+        {{ changed_records(
+            'servicetitan',
+            ['estimates', 'customers', 'technicians'],
         ) }}
 
     ),
@@ -52,8 +53,10 @@ technicians as (
 
     renamed_customers as (
 
-        {{ servicetitan_lookup(
-            ref('stg_servicetitan__customers'), 'changed_customers', 'customer_id'
+        {{ lookup(
+            ref('stg_servicetitan__customers'),
+            'changed_customers',
+            ['tenant_id', 'customer_id'],
         ) }}
 
     ),
@@ -104,16 +107,20 @@ technicians as (
 
     estimates as (
 
-        {{ servicetitan_lookup(
-            ref('stg_servicetitan__estimates'), 'candidate_estimates', 'estimate_id'
+        {{ lookup(
+            ref('stg_servicetitan__estimates'),
+            'candidate_estimates',
+            ['tenant_id', 'estimate_id'],
         ) }}
 
     ),
 
     customers as (
 
-        {{ servicetitan_lookup(
-            ref('stg_servicetitan__customers'), 'estimates', 'customer_id'
+        {{ lookup(
+            ref('stg_servicetitan__customers'),
+            'estimates',
+            ['tenant_id', 'customer_id'],
         ) }}
 
     ),
@@ -171,7 +178,7 @@ final as (
         estimates.is_change_order,
         estimates.is_active,
         estimates.is_deleted,
-        estimates.has_cast_errors,
+        estimates.has_type_errors,
 
         -- timestamps
         estimates.created_at,
@@ -179,7 +186,7 @@ final as (
         estimates.modified_at,
 
         -- lineage
-        {{ servicetitan_last_load_id(['estimates._dlt_load_id']) }}
+        {{ last_load_id('servicetitan', ['estimates.dlt_load_id']) }}
             as last_load_id,
         {{ run_batch_at() }} as batch_at
 

@@ -27,8 +27,9 @@ with
 
     changed_records as (
 
-        {{ servicetitan_changed_records(
-            ['invoices', 'payments', 'customers']
+        {{ changed_records(
+            'servicetitan',
+            ['invoices', 'payments', 'customers'],
         ) }}
 
     ),
@@ -51,8 +52,10 @@ with
 
     renamed_customers as (
 
-        {{ servicetitan_lookup(
-            ref('stg_servicetitan__customers'), 'changed_customers', 'customer_id'
+        {{ lookup(
+            ref('stg_servicetitan__customers'),
+            'changed_customers',
+            ['tenant_id', 'customer_id'],
         ) }}
 
     ),
@@ -105,24 +108,30 @@ with
 
     invoices as (
 
-        {{ servicetitan_lookup(
-            ref('stg_servicetitan__invoices'), 'candidate_invoices', 'invoice_id'
+        {{ lookup(
+            ref('stg_servicetitan__invoices'),
+            'candidate_invoices',
+            ['tenant_id', 'invoice_id'],
         ) }}
 
     ),
 
     payments as (
 
-        {{ servicetitan_lookup(
-            ref('stg_servicetitan__payments'), 'candidate_payments', 'payment_id'
+        {{ lookup(
+            ref('stg_servicetitan__payments'),
+            'candidate_payments',
+            ['tenant_id', 'payment_id'],
         ) }}
 
     ),
 
     customers as (
 
-        {{ servicetitan_lookup(
-            ref('stg_servicetitan__customers'), 'invoices', 'customer_id'
+        {{ lookup(
+            ref('stg_servicetitan__customers'),
+            'invoices',
+            ['tenant_id', 'customer_id'],
         ) }}
 
     ),
@@ -171,7 +180,7 @@ payment_summary as (
             where applications.is_payment_active
             and not applications.is_payment_deleted
         ) as payment_count,
-        max(applications._dlt_load_id) as last_load_id
+        max(applications.dlt_load_id) as last_load_id
     from applications
     where applications.invoice_id is not null
     group by 1, 2
@@ -211,7 +220,7 @@ final as (
         -- booleans
         invoices.is_active,
         invoices.is_deleted,
-        invoices.has_cast_errors,
+        invoices.has_type_errors,
 
         -- lists
         coalesce(payment_summary.payment_ids, '{}') as payment_ids,
@@ -224,10 +233,13 @@ final as (
         invoices.modified_at,
 
         -- lineage
-        {{ servicetitan_last_load_id([
-            'invoices._dlt_load_id',
+        {{ last_load_id(
+            'servicetitan',
+            [
+            'invoices.dlt_load_id',
             'payment_summary.last_load_id',
-        ]) }} as last_load_id,
+        ],
+        ) }} as last_load_id,
         {{ run_batch_at() }} as batch_at
 
     from invoices

@@ -29,7 +29,7 @@ final as (
         job_types.is_no_charge,
         job_types.is_active,
         job_types.is_deleted,
-        job_types.has_cast_errors,
+        job_types.has_type_errors,
 
         -- lists
         job_types.business_unit_ids,

@@ -29,9 +29,12 @@ with
 
     changed_records as (
 
-        {{ servicetitan_changed_records([
+        {{ changed_records(
+            'servicetitan',
+            [
             'jobs', 'appointment_assignments', 'customers', 'job_types', 'technicians'
-        ]) }}
+        ],
+        ) }}
 
     ),
 
@@ -53,8 +56,10 @@ with
 
     renamed_customers as (
 
-        {{ servicetitan_lookup(
-            ref('stg_servicetitan__customers'), 'changed_customers', 'customer_id'
+        {{ lookup(
+            ref('stg_servicetitan__customers'),
+            'changed_customers',
+            ['tenant_id', 'customer_id'],
         ) }}
 
     ),
@@ -158,26 +163,30 @@ with
 
     jobs as (
 
-        {{ servicetitan_lookup(
-            ref('stg_servicetitan__jobs'), 'candidate_jobs', 'job_id'
+        {{ lookup(
+            ref('stg_servicetitan__jobs'),
+            'candidate_jobs',
+            ['tenant_id', 'job_id'],
         ) }}
 
     ),
 
     assignments as (
 
-        {{ servicetitan_lookup(
+        {{ lookup(
             ref('stg_servicetitan__appointment_assignments'),
             'candidate_assignments',
-            'appointment_assignment_id'
+            ['tenant_id', 'appointment_assignment_id'],
         ) }}
 
     ),
 
     customers as (
 
-        {{ servicetitan_lookup(
-            ref('stg_servicetitan__customers'), 'jobs', 'customer_id'
+        {{ lookup(
+            ref('stg_servicetitan__customers'),
+            'jobs',
+            ['tenant_id', 'customer_id'],
         ) }}
 
     ),
@@ -225,7 +234,7 @@ assignment_summary as (
             assignments.appointment_assignment_id
             order by assignments.appointment_assignment_id
         ) as appointment_assignment_ids,
-        max(assignments._dlt_load_id) as last_load_id
+        max(assignments.dlt_load_id) as last_load_id
     from assignments
     group by 1, 2
 
@@ -304,7 +313,7 @@ final as (
         jobs.is_no_charge,
         jobs.is_active,
         jobs.is_deleted,
-        jobs.has_cast_errors,
+        jobs.has_type_errors,
 
         -- lists
         coalesce(technician_summary.technician_ids, '{}') as technician_ids,
@@ -318,10 +327,13 @@ final as (
         jobs.modified_at,
 
         -- lineage
-        {{ servicetitan_last_load_id([
-            'jobs._dlt_load_id',
+        {{ last_load_id(
+            'servicetitan',
+            [
+            'jobs.dlt_load_id',
             'assignment_summary.last_load_id',
-        ]) }} as last_load_id,
+        ],
+        ) }} as last_load_id,
         {{ run_batch_at() }} as batch_at
 
     from jobs

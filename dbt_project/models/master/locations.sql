@@ -26,7 +26,7 @@ with
 
     changed_records as (
 
-        {{ servicetitan_changed_records(['locations']) }}
+        {{ changed_records('servicetitan', ['locations']) }}
 
     ),
 
@@ -41,8 +41,10 @@ with
 
     locations as (
 
-        {{ servicetitan_lookup(
-            ref('stg_servicetitan__locations'), 'candidate_locations', 'location_id'
+        {{ lookup(
+            ref('stg_servicetitan__locations'),
+            'candidate_locations',
+            ['tenant_id', 'location_id'],
         ) }}
 
     ),
@@ -86,7 +88,7 @@ final as (
         locations.is_tax_exempt,
         locations.is_active,
         locations.is_deleted,
-        locations.has_cast_errors,
+        locations.has_type_errors,
 
         -- lists
         locations.tag_type_ids,
@@ -96,7 +98,7 @@ final as (
         locations.modified_at,
 
         -- lineage
-        {{ servicetitan_last_load_id(['locations._dlt_load_id']) }}
+        {{ last_load_id('servicetitan', ['locations.dlt_load_id']) }}
             as last_load_id,
         {{ run_batch_at() }} as batch_at
 

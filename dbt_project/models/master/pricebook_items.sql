@@ -39,7 +39,7 @@ unioned as (
         materials.is_taxable,
         materials.is_active,
         materials.is_deleted,
-        materials.has_cast_errors,
+        materials.has_type_errors,
         materials.created_at,
         materials.modified_at
     from materials
@@ -65,7 +65,7 @@ unioned as (
         services.is_taxable,
         services.is_active,
         services.is_deleted,
-        services.has_cast_errors,
+        services.has_type_errors,
         services.created_at,
         services.modified_at
     from services
@@ -91,7 +91,7 @@ unioned as (
         equipment.is_taxable,
         equipment.is_active,
         equipment.is_deleted,
-        equipment.has_cast_errors,
+        equipment.has_type_errors,
         equipment.created_at,
         equipment.modified_at
     from equipment
@@ -135,7 +135,7 @@ final as (
         unioned.is_taxable,
         unioned.is_active,
         unioned.is_deleted,
-        unioned.has_cast_errors,
+        unioned.has_type_errors,
 
         -- timestamps
         unioned.created_at,

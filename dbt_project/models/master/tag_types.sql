@@ -25,7 +25,7 @@ final as (
         tag_types.is_conversion_opportunity,
         tag_types.is_active,
         tag_types.is_deleted,
-        tag_types.has_cast_errors,
+        tag_types.has_type_errors,
 
         -- timestamps
         tag_types.created_at,

@@ -67,7 +67,7 @@ final as (
         technicians.is_managed_tech,
         technicians.is_active,
         technicians.is_deleted,
-        technicians.has_cast_errors,
+        technicians.has_type_errors,
 
         -- lists
         technicians.zone_ids,

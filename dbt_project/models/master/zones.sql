@@ -21,7 +21,7 @@ final as (
         zones.is_service_days_enabled,
         zones.is_active,
         zones.is_deleted,
-        zones.has_cast_errors,
+        zones.has_type_errors,
 
         -- lists
         zones.zips,

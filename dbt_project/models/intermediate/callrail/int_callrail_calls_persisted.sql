@@ -24,16 +24,21 @@ with
 
     call_keys as (
 
-        {{ crm_changed_records(
-            'callrail', 'calls', 'account_id', 'call_id', 'callrail_last_load_id'
+        {{ changed_records(
+            'callrail',
+            'calls',
+            'callrail_last_load_id',
+            id_alias='call_id',
         ) }}
 
     ),
 
     calls as (
 
-        {{ crm_lookup(
-            ref('stg_callrail__calls'), 'call_keys', ['account_id', 'call_id']
+        {{ lookup(
+            ref('stg_callrail__calls'),
+            'call_keys',
+            ['account_id', 'call_id'],
         ) }}
 
     ),
@@ -69,7 +74,7 @@ final as (
 
         ---------- bookkeeping
         {{ run_batch_at() }} as batch_at,
-        {{ crm_latest_load('stg_callrail__loads') }} as callrail_last_load_id
+        {{ latest_completed_load('callrail') }} as callrail_last_load_id
 
     from calls
 

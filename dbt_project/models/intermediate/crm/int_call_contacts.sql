@@ -22,5 +22,5 @@ select
 from {{ ref('activities') }} as activities
 where activities.activity_type = 'call'
 {% if is_incremental() %}
-    and activities.batch_at > {{ crm_watermark('batch_at', 'timestamptz') }}
+    and activities.batch_at > {{ watermark('batch_at', 'timestamptz') }}
 {% endif %}

@@ -26,7 +26,7 @@ records as (
     from {{ ref('int_contact_records_unioned') }} as unioned
     {% if is_incremental() %}
         where
-            unioned.batch_at > {{ crm_watermark('batch_at', 'timestamptz') }}
+            unioned.batch_at > {{ watermark('batch_at', 'timestamptz') }}
     {% endif %}
 
 ),

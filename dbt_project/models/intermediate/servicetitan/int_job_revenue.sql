@@ -41,7 +41,7 @@ invoices_all as (
 
 {% if is_incremental() %}
     {#- one catalog query at compile time, for both filters -#}
-    {%- set watermark = servicetitan_watermark() %}
+    {%- set load_watermark = watermark() %}
 
     changed_invoices as (
 
@@ -50,7 +50,7 @@ invoices_all as (
             invoices_all.invoice_id,
             invoices_all.job_id
         from invoices_all
-        where invoices_all.last_load_id > {{ watermark }}
+        where invoices_all.last_load_id > {{ load_watermark }}
 
     ),
 
@@ -60,7 +60,7 @@ invoices_all as (
             jobs_all.tenant_id,
             jobs_all.job_id
         from jobs_all
-        where jobs_all.last_load_id > {{ watermark }}
+        where jobs_all.last_load_id > {{ load_watermark }}
         union
         select
             changed_invoices.tenant_id,
@@ -90,13 +90,13 @@ invoices_all as (
     -- whole (select 6.5 s at 1,000,000 customers)
     jobs as (
 
-        {{ crm_lookup(ref('jobs'), 'job_keys', ['tenant_id', 'job_id']) }}
+        {{ lookup(ref('jobs'), 'job_keys', ['tenant_id', 'job_id']) }}
 
     ),
 
     invoices as (
 
-        {{ crm_lookup(ref('invoices'), 'job_keys', ['tenant_id', 'job_id']) }}
+        {{ lookup(ref('invoices'), 'job_keys', ['tenant_id', 'job_id']) }}
 
     ),
 

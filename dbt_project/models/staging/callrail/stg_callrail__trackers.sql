@@ -2,14 +2,7 @@ with
 
 latest as (
 
-    {{
-        crm_latest_version(
-            source('callrail', 'callrail_trackers'),
-            source('callrail', 'dlt_loads'),
-            'account_id',
-            'callrail_id',
-        )
-    }}
+    {{ latest_version('callrail', 'callrail_trackers') }}
 
 ),
 

@@ -2,14 +2,7 @@ with
 
 latest as (
 
-    {{
-        crm_latest_version(
-            source('gohighlevel', 'ghl_pipelines'),
-            source('gohighlevel', 'dlt_loads'),
-            'location_id',
-            'ghl_id',
-        )
-    }}
+    {{ latest_version('gohighlevel', 'ghl_pipelines') }}
 
 ),
 

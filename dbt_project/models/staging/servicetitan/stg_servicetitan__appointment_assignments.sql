@@ -12,22 +12,16 @@
 
 with
 
-source as (
-
-    select * from {{ source('servicetitan', 'st_appointment_assignments') }}
-
-),
-
 latest as (
 
-    {{ servicetitan_latest_version('source') }}
+    {{ latest_version('servicetitan', 'st_appointment_assignments') }}
 
 ),
 
 renamed as (
 
     select
-        -- ids
+        ---------- ids
         latest.tenant_id || '-' || latest.st_id as appointment_assignment_key,
         latest.tenant_id,
         latest.st_id as appointment_assignment_id,
@@ -36,25 +30,27 @@ renamed as (
         typed.technician_id,
         typed.assigned_by_employee_id,
 
-        -- strings
+        ---------- strings
         record."technicianName" as technician_name,
         record.status as assignment_status,
 
-        -- booleans
+        ---------- booleans
         typed.is_paused,
         {{ servicetitan_is_active() }} as is_active,
         latest.is_deleted,
-        {{ cast_error_columns(casts) }} is not null as has_cast_errors,
+        {{ cast_error_columns(casts) }} is not null as has_type_errors,
 
-        -- timestamps (UTC)
+        ---------- timestamps (UTC)
         typed.created_at,
         typed.assigned_at,
         typed.modified_at,
 
-        -- data quality and lineage
+        ---------- data quality
         {{ cast_error_columns(casts) }} as cast_error_columns,
         latest.type_errors as raw_type_errors,
-        latest._dlt_load_id
+
+        ---------- load metadata
+        latest._dlt_load_id as dlt_load_id
 
     from latest
     cross join

@@ -15,22 +15,16 @@
 
 with
 
-source as (
-
-    select * from {{ source('servicetitan', 'st_appointments') }}
-
-),
-
 latest as (
 
-    {{ servicetitan_latest_version('source') }}
+    {{ latest_version('servicetitan', 'st_appointments') }}
 
 ),
 
 renamed as (
 
     select
-        -- ids
+        ---------- ids
         latest.tenant_id || '-' || latest.st_id as appointment_key,
         latest.tenant_id,
         latest.st_id as appointment_id,
@@ -38,19 +32,19 @@ renamed as (
         typed.customer_id,
         typed.created_by_employee_id,
 
-        -- strings
+        ---------- strings
         record."appointmentNumber" as appointment_number,
         record.status as appointment_status,
         record."specialInstructions" as special_instructions,
 
-        -- booleans
+        ---------- booleans
         typed.is_confirmed,
         typed.is_unused,
         {{ servicetitan_is_active() }} as is_active,
         latest.is_deleted,
-        {{ cast_error_columns(casts) }} is not null as has_cast_errors,
+        {{ cast_error_columns(casts) }} is not null as has_type_errors,
 
-        -- timestamps (UTC)
+        ---------- timestamps (UTC)
         typed.created_at,
         typed.starts_at,
         typed.ends_at,
@@ -58,10 +52,12 @@ renamed as (
         typed.arrival_window_ends_at,
         typed.modified_at,
 
-        -- data quality and lineage
+        ---------- data quality
         {{ cast_error_columns(casts) }} as cast_error_columns,
         latest.type_errors as raw_type_errors,
-        latest._dlt_load_id
+
+        ---------- load metadata
+        latest._dlt_load_id as dlt_load_id
 
     from latest
     cross join

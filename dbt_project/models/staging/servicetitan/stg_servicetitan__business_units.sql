@@ -7,27 +7,21 @@
 
 with
 
-source as (
-
-    select * from {{ source('servicetitan', 'st_business_units') }}
-
-),
-
 latest as (
 
-    {{ servicetitan_latest_version('source') }}
+    {{ latest_version('servicetitan', 'st_business_units') }}
 
 ),
 
 renamed as (
 
     select
-        -- ids
+        ---------- ids
         latest.tenant_id || '-' || latest.st_id as business_unit_key,
         latest.tenant_id,
         latest.st_id as business_unit_id,
 
-        -- strings
+        ---------- strings
         record.name as business_unit_name,
         record."officialName" as official_name,
         record.email,
@@ -44,22 +38,24 @@ renamed as (
         record.address ->> 'zip' as zip,
         record.address ->> 'country' as country,
 
-        -- numerics
+        ---------- numerics
         typed.default_tax_rate,
 
-        -- booleans
+        ---------- booleans
         {{ servicetitan_is_active() }} as is_active,
         latest.is_deleted,
-        {{ cast_error_columns(casts) }} is not null as has_cast_errors,
+        {{ cast_error_columns(casts) }} is not null as has_type_errors,
 
-        -- timestamps (UTC)
+        ---------- timestamps (UTC)
         typed.created_at,
         typed.modified_at,
 
-        -- data quality and lineage
+        ---------- data quality
         {{ cast_error_columns(casts) }} as cast_error_columns,
         latest.type_errors as raw_type_errors,
-        latest._dlt_load_id
+
+        ---------- load metadata
+        latest._dlt_load_id as dlt_load_id
 
     from latest
     cross join

@@ -13,22 +13,16 @@
 
 with
 
-source as (
-
-    select * from {{ source('servicetitan', 'st_calls') }}
-
-),
-
 latest as (
 
-    {{ servicetitan_latest_version('source') }}
+    {{ latest_version('servicetitan', 'st_calls') }}
 
 ),
 
 renamed as (
 
     select
-        -- ids
+        ---------- ids
         latest.tenant_id || '-' || latest.st_id as call_key,
         latest.tenant_id,
         latest.st_id as call_id,
@@ -39,7 +33,7 @@ renamed as (
         typed.call_reason_id,
         typed.agent_employee_id,
 
-        -- strings
+        ---------- strings
         record.direction,
         record.type as call_type,
         record.status as call_status,
@@ -53,22 +47,24 @@ renamed as (
         record."excuseMemo" as excuse_memo,
         record."recordingUrl" as recording_url,
 
-        -- numerics
+        ---------- numerics
         typed.duration,
 
-        -- booleans
+        ---------- booleans
         {{ servicetitan_is_active() }} as is_active,
         latest.is_deleted,
-        {{ cast_error_columns(casts) }} is not null as has_cast_errors,
+        {{ cast_error_columns(casts) }} is not null as has_type_errors,
 
-        -- timestamps (UTC)
+        ---------- timestamps (UTC)
         typed.created_at,
         typed.modified_at,
 
-        -- data quality and lineage
+        ---------- data quality
         {{ cast_error_columns(casts) }} as cast_error_columns,
         latest.type_errors as raw_type_errors,
-        latest._dlt_load_id
+
+        ---------- load metadata
+        latest._dlt_load_id as dlt_load_id
 
     from latest
     cross join

@@ -9,29 +9,23 @@
 
 with
 
-source as (
-
-    select * from {{ source('servicetitan', 'st_campaigns') }}
-
-),
-
 latest as (
 
-    {{ servicetitan_latest_version('source') }}
+    {{ latest_version('servicetitan', 'st_campaigns') }}
 
 ),
 
 renamed as (
 
     select
-        -- ids
+        ---------- ids
         latest.tenant_id || '-' || latest.st_id as campaign_key,
         latest.tenant_id,
         latest.st_id as campaign_id,
         typed.category_id,
         typed.business_unit_id,
 
-        -- strings
+        ---------- strings
         record.name as campaign_name,
         record.code as campaign_code,
         record.category ->> 'name' as category_name,
@@ -40,25 +34,27 @@ renamed as (
         record."otherSource" as other_source,
         record."otherMedium" as other_medium,
 
-        -- booleans
+        ---------- booleans
         typed.is_default_campaign,
         {{ servicetitan_is_active() }} as is_active,
         latest.is_deleted,
-        {{ cast_error_columns(casts) }} is not null as has_cast_errors,
+        {{ cast_error_columns(casts) }} is not null as has_type_errors,
 
-        -- lists and nested records
+        ---------- lists and nested records
         record."campaignPhoneNumbers" as campaign_phone_numbers,
         {{ crm_jsonb_phone_array('record."campaignPhoneNumbers"') }}
             as tracking_phone_numbers,
 
-        -- timestamps (UTC)
+        ---------- timestamps (UTC)
         typed.created_at,
         typed.modified_at,
 
-        -- data quality and lineage
+        ---------- data quality
         {{ cast_error_columns(casts) }} as cast_error_columns,
         latest.type_errors as raw_type_errors,
-        latest._dlt_load_id
+
+        ---------- load metadata
+        latest._dlt_load_id as dlt_load_id
 
     from latest
     cross join

@@ -16,29 +16,23 @@
 
 with
 
-source as (
-
-    select * from {{ source('servicetitan', 'st_customers') }}
-
-),
-
 latest as (
 
-    {{ servicetitan_latest_version('source') }}
+    {{ latest_version('servicetitan', 'st_customers') }}
 
 ),
 
 renamed as (
 
     select
-        -- ids
+        ---------- ids
         latest.tenant_id || '-' || latest.st_id as customer_key,
         latest.tenant_id,
         latest.st_id as customer_id,
         typed.merged_to_customer_id,
         typed.created_by_employee_id,
 
-        -- strings
+        ---------- strings
         record.name as customer_name,
         record.type as customer_type,
         record.address ->> 'street' as street,
@@ -48,33 +42,35 @@ renamed as (
         record.address ->> 'zip' as zip,
         record.address ->> 'country' as country,
 
-        -- numerics
+        ---------- numerics
         typed.latitude,
         typed.longitude,
         typed.balance,
         typed.credit_limit,
 
-        -- booleans
+        ---------- booleans
         typed.is_do_not_mail,
         typed.is_do_not_service,
         typed.is_tax_exempt,
         typed.is_national_account,
         {{ servicetitan_is_active() }} as is_active,
         latest.is_deleted,
-        {{ cast_error_columns(casts) }} is not null as has_cast_errors,
+        {{ cast_error_columns(casts) }} is not null as has_type_errors,
 
-        -- lists and nested records
+        ---------- lists and nested records
         record."tagTypeIds" as tag_type_ids,
         record."customFields" as custom_fields,
 
-        -- timestamps (UTC)
+        ---------- timestamps (UTC)
         typed.created_at,
         typed.modified_at,
 
-        -- data quality and lineage
+        ---------- data quality
         {{ cast_error_columns(casts) }} as cast_error_columns,
         latest.type_errors as raw_type_errors,
-        latest._dlt_load_id
+
+        ---------- load metadata
+        latest._dlt_load_id as dlt_load_id
 
     from latest
     cross join

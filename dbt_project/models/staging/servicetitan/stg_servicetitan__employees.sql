@@ -11,22 +11,16 @@
 
 with
 
-source as (
-
-    select * from {{ source('servicetitan', 'st_employees') }}
-
-),
-
 latest as (
 
-    {{ servicetitan_latest_version('source') }}
+    {{ latest_version('servicetitan', 'st_employees') }}
 
 ),
 
 renamed as (
 
     select
-        -- ids
+        ---------- ids
         latest.tenant_id || '-' || latest.st_id as employee_key,
         latest.tenant_id,
         latest.st_id as employee_id,
@@ -34,7 +28,7 @@ renamed as (
         typed.user_id,
         typed.manager_employee_id,
 
-        -- strings
+        ---------- strings
         record.name as employee_name,
         record."firstName" as first_name,
         record."lastName" as last_name,
@@ -43,23 +37,25 @@ renamed as (
         record.role,
         record."loginName" as login_name,
 
-        -- numerics
+        ---------- numerics
         typed.hourly_rate,
 
-        -- booleans
+        ---------- booleans
         {{ servicetitan_is_active() }} as is_active,
         latest.is_deleted,
-        {{ cast_error_columns(casts) }} is not null as has_cast_errors,
+        {{ cast_error_columns(casts) }} is not null as has_type_errors,
 
-        -- timestamps (UTC)
+        ---------- timestamps (UTC)
         typed.created_at,
         typed.terminated_at,
         typed.modified_at,
 
-        -- data quality and lineage
+        ---------- data quality
         {{ cast_error_columns(casts) }} as cast_error_columns,
         latest.type_errors as raw_type_errors,
-        latest._dlt_load_id
+
+        ---------- load metadata
+        latest._dlt_load_id as dlt_load_id
 
     from latest
     cross join

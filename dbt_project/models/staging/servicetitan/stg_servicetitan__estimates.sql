@@ -16,22 +16,16 @@
 
 with
 
-source as (
-
-    select * from {{ source('servicetitan', 'st_estimates') }}
-
-),
-
 latest as (
 
-    {{ servicetitan_latest_version('source') }}
+    {{ latest_version('servicetitan', 'st_estimates') }}
 
 ),
 
 renamed as (
 
     select
-        -- ids
+        ---------- ids
         latest.tenant_id || '-' || latest.st_id as estimate_key,
         latest.tenant_id,
         latest.st_id as estimate_id,
@@ -41,7 +35,7 @@ renamed as (
         typed.business_unit_id,
         typed.sold_by_technician_id,
 
-        -- strings
+        ---------- strings
         record.name as estimate_name,
         record."jobNumber" as job_number,
         record.status ->> 'name' as estimate_status,
@@ -49,29 +43,31 @@ renamed as (
         record.summary,
         record."businessUnitName" as business_unit_name,
 
-        -- numerics
+        ---------- numerics
         typed.subtotal,
         typed.tax,
 
-        -- booleans
+        ---------- booleans
         typed.is_recommended,
         typed.is_change_order,
         {{ servicetitan_is_active() }} as is_active,
         latest.is_deleted,
-        {{ cast_error_columns(casts) }} is not null as has_cast_errors,
+        {{ cast_error_columns(casts) }} is not null as has_type_errors,
 
-        -- lists and nested records
+        ---------- lists and nested records
         record.items,
 
-        -- timestamps (UTC)
+        ---------- timestamps (UTC)
         typed.created_at,
         typed.sold_at,
         typed.modified_at,
 
-        -- data quality and lineage
+        ---------- data quality
         {{ cast_error_columns(casts) }} as cast_error_columns,
         latest.type_errors as raw_type_errors,
-        latest._dlt_load_id
+
+        ---------- load metadata
+        latest._dlt_load_id as dlt_load_id
 
     from latest
     cross join

@@ -17,22 +17,16 @@
 
 with
 
-source as (
-
-    select * from {{ source('servicetitan', 'st_installed_equipment') }}
-
-),
-
 latest as (
 
-    {{ servicetitan_latest_version('source') }}
+    {{ latest_version('servicetitan', 'st_installed_equipment') }}
 
 ),
 
 renamed as (
 
     select
-        -- ids
+        ---------- ids
         latest.tenant_id || '-' || latest.st_id as installed_equipment_key,
         latest.tenant_id,
         latest.st_id as installed_equipment_id,
@@ -41,7 +35,7 @@ renamed as (
         typed.pricebook_equipment_id,
         typed.invoice_item_id,
 
-        -- strings
+        ---------- strings
         record.name as equipment_name,
         record.type as equipment_type,
         record.manufacturer,
@@ -50,19 +44,19 @@ renamed as (
         record.status as equipment_status,
         record.memo,
 
-        -- numerics
+        ---------- numerics
         typed.cost,
         typed.predicted_replacement_months,
 
-        -- booleans
+        ---------- booleans
         {{ servicetitan_is_active() }} as is_active,
         latest.is_deleted,
-        {{ cast_error_columns(casts) }} is not null as has_cast_errors,
+        {{ cast_error_columns(casts) }} is not null as has_type_errors,
 
-        -- lists and nested records
+        ---------- lists and nested records
         record.tags,
 
-        -- timestamps (UTC)
+        ---------- timestamps (UTC)
         typed.created_at,
         typed.installed_at,
         typed.manufacturer_warranty_starts_at,
@@ -71,10 +65,12 @@ renamed as (
         typed.service_provider_warranty_ends_at,
         typed.modified_at,
 
-        -- data quality and lineage
+        ---------- data quality
         {{ cast_error_columns(casts) }} as cast_error_columns,
         latest.type_errors as raw_type_errors,
-        latest._dlt_load_id
+
+        ---------- load metadata
+        latest._dlt_load_id as dlt_load_id
 
     from latest
     cross join

@@ -19,22 +19,16 @@
 
 with
 
-source as (
-
-    select * from {{ source('servicetitan', 'st_invoices') }}
-
-),
-
 latest as (
 
-    {{ servicetitan_latest_version('source') }}
+    {{ latest_version('servicetitan', 'st_invoices') }}
 
 ),
 
 renamed as (
 
     select
-        -- ids
+        ---------- ids
         latest.tenant_id || '-' || latest.st_id as invoice_key,
         latest.tenant_id,
         latest.st_id as invoice_id,
@@ -44,7 +38,7 @@ renamed as (
         typed.business_unit_id,
         typed.adjustment_to_invoice_id,
 
-        -- strings
+        ---------- strings
         record."referenceNumber" as reference_number,
         record.job ->> 'number' as job_number,
         record."invoiceType" as invoice_type,
@@ -54,32 +48,34 @@ renamed as (
         record."businessUnit" ->> 'name' as business_unit_name,
         record.summary,
 
-        -- numerics
+        ---------- numerics
         typed.sub_total,
         typed.sales_tax,
         typed.total,
         typed.balance,
         typed.discount_total,
 
-        -- booleans
+        ---------- booleans
         {{ servicetitan_is_active() }} as is_active,
         latest.is_deleted,
-        {{ cast_error_columns(casts) }} is not null as has_cast_errors,
+        {{ cast_error_columns(casts) }} is not null as has_type_errors,
 
-        -- lists and nested records
+        ---------- lists and nested records
         record.items,
 
-        -- timestamps (UTC)
+        ---------- timestamps (UTC)
         typed.created_at,
         typed.invoiced_at,
         typed.due_at,
         typed.paid_at,
         typed.modified_at,
 
-        -- data quality and lineage
+        ---------- data quality
         {{ cast_error_columns(casts) }} as cast_error_columns,
         latest.type_errors as raw_type_errors,
-        latest._dlt_load_id
+
+        ---------- load metadata
+        latest._dlt_load_id as dlt_load_id
 
     from latest
     cross join

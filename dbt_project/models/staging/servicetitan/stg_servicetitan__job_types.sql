@@ -9,55 +9,51 @@
 
 with
 
-source as (
-
-    select * from {{ source('servicetitan', 'st_job_types') }}
-
-),
-
 latest as (
 
-    {{ servicetitan_latest_version('source') }}
+    {{ latest_version('servicetitan', 'st_job_types') }}
 
 ),
 
 renamed as (
 
     select
-        -- ids
+        ---------- ids
         latest.tenant_id || '-' || latest.st_id as job_type_key,
         latest.tenant_id,
         latest.st_id as job_type_id,
         typed.duration_seconds,
 
-        -- strings
+        ---------- strings
         record.name as job_type_name,
         record.class as job_class,
         record.priority,
         record.summary,
 
-        -- numerics
+        ---------- numerics
         typed.duration_seconds * interval '1 second' as duration,
         typed.sold_threshold,
 
-        -- booleans
+        ---------- booleans
         typed.is_no_charge,
         {{ servicetitan_is_active() }} as is_active,
         latest.is_deleted,
-        {{ cast_error_columns(casts) }} is not null as has_cast_errors,
+        {{ cast_error_columns(casts) }} is not null as has_type_errors,
 
-        -- lists and nested records
+        ---------- lists and nested records
         record."businessUnitIds" as business_unit_ids,
         record.skills,
 
-        -- timestamps (UTC)
+        ---------- timestamps (UTC)
         typed.created_at,
         typed.modified_at,
 
-        -- data quality and lineage
+        ---------- data quality
         {{ cast_error_columns(casts) }} as cast_error_columns,
         latest.type_errors as raw_type_errors,
-        latest._dlt_load_id
+
+        ---------- load metadata
+        latest._dlt_load_id as dlt_load_id
 
     from latest
     cross join

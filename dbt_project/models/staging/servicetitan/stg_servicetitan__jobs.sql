@@ -23,22 +23,16 @@
 
 with
 
-source as (
-
-    select * from {{ source('servicetitan', 'st_jobs') }}
-
-),
-
 latest as (
 
-    {{ servicetitan_latest_version('source') }}
+    {{ latest_version('servicetitan', 'st_jobs') }}
 
 ),
 
 renamed as (
 
     select
-        -- ids
+        ---------- ids
         latest.tenant_id || '-' || latest.st_id as job_key,
         latest.tenant_id,
         latest.st_id as job_id,
@@ -56,37 +50,39 @@ renamed as (
         typed.last_appointment_id,
         typed.created_by_employee_id,
 
-        -- strings
+        ---------- strings
         record."jobNumber" as job_number,
         record."jobStatus" as job_status,
         record.priority,
         record.summary,
         record."customerPo" as customer_po,
 
-        -- numerics
+        ---------- numerics
         typed.total,
         typed.appointment_count,
 
-        -- booleans
+        ---------- booleans
         typed.is_no_charge,
         {{ servicetitan_is_active() }} as is_active,
         latest.is_deleted,
-        {{ cast_error_columns(casts) }} is not null as has_cast_errors,
+        {{ cast_error_columns(casts) }} is not null as has_type_errors,
 
-        -- lists and nested records
+        ---------- lists and nested records
         record."estimateIds" as estimate_ids,
         record."tagTypeIds" as tag_type_ids,
         record."customFields" as custom_fields,
 
-        -- timestamps (UTC)
+        ---------- timestamps (UTC)
         typed.created_at,
         typed.completed_at,
         typed.modified_at,
 
-        -- data quality and lineage
+        ---------- data quality
         {{ cast_error_columns(casts) }} as cast_error_columns,
         latest.type_errors as raw_type_errors,
-        latest._dlt_load_id
+
+        ---------- load metadata
+        latest._dlt_load_id as dlt_load_id
 
     from latest
     cross join

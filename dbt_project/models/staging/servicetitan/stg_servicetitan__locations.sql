@@ -13,22 +13,16 @@
 
 with
 
-source as (
-
-    select * from {{ source('servicetitan', 'st_locations') }}
-
-),
-
 latest as (
 
-    {{ servicetitan_latest_version('source') }}
+    {{ latest_version('servicetitan', 'st_locations') }}
 
 ),
 
 renamed as (
 
     select
-        -- ids
+        ---------- ids
         latest.tenant_id || '-' || latest.st_id as location_key,
         latest.tenant_id,
         latest.st_id as location_id,
@@ -37,7 +31,7 @@ renamed as (
         typed.tax_zone_id,
         typed.merged_to_location_id,
 
-        -- strings
+        ---------- strings
         record.name as location_name,
         record.address ->> 'street' as street,
         record.address ->> 'unit' as unit,
@@ -46,28 +40,30 @@ renamed as (
         record.address ->> 'zip' as zip,
         record.address ->> 'country' as country,
 
-        -- numerics
+        ---------- numerics
         typed.latitude,
         typed.longitude,
 
-        -- booleans
+        ---------- booleans
         typed.is_tax_exempt,
         {{ servicetitan_is_active() }} as is_active,
         latest.is_deleted,
-        {{ cast_error_columns(casts) }} is not null as has_cast_errors,
+        {{ cast_error_columns(casts) }} is not null as has_type_errors,
 
-        -- lists and nested records
+        ---------- lists and nested records
         record."tagTypeIds" as tag_type_ids,
         record."customFields" as custom_fields,
 
-        -- timestamps (UTC)
+        ---------- timestamps (UTC)
         typed.created_at,
         typed.modified_at,
 
-        -- data quality and lineage
+        ---------- data quality
         {{ cast_error_columns(casts) }} as cast_error_columns,
         latest.type_errors as raw_type_errors,
-        latest._dlt_load_id
+
+        ---------- load metadata
+        latest._dlt_load_id as dlt_load_id
 
     from latest
     cross join

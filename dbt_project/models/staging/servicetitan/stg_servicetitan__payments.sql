@@ -13,22 +13,16 @@
 
 with
 
-source as (
-
-    select * from {{ source('servicetitan', 'st_payments') }}
-
-),
-
 latest as (
 
-    {{ servicetitan_latest_version('source') }}
+    {{ latest_version('servicetitan', 'st_payments') }}
 
 ),
 
 renamed as (
 
     select
-        -- ids
+        ---------- ids
         latest.tenant_id || '-' || latest.st_id as payment_key,
         latest.tenant_id,
         latest.st_id as payment_id,
@@ -37,7 +31,7 @@ renamed as (
         typed.refunded_payment_id,
         typed.payment_type_id,
 
-        -- strings
+        ---------- strings
         record.type as payment_type,
         record."referenceNumber" as reference_number,
         record.memo,
@@ -45,27 +39,29 @@ renamed as (
         record."authCode" as auth_code,
         record."checkNumber" as check_number,
 
-        -- numerics
+        ---------- numerics
         typed.total,
         typed.unapplied_amount,
 
-        -- booleans
+        ---------- booleans
         {{ servicetitan_is_active() }} as is_active,
         latest.is_deleted,
-        {{ cast_error_columns(casts) }} is not null as has_cast_errors,
+        {{ cast_error_columns(casts) }} is not null as has_type_errors,
 
-        -- lists and nested records
+        ---------- lists and nested records
         record."appliedTo" as applied_to,
 
-        -- timestamps (UTC)
+        ---------- timestamps (UTC)
         typed.created_at,
         typed.paid_at,
         typed.modified_at,
 
-        -- data quality and lineage
+        ---------- data quality
         {{ cast_error_columns(casts) }} as cast_error_columns,
         latest.type_errors as raw_type_errors,
-        latest._dlt_load_id
+
+        ---------- load metadata
+        latest._dlt_load_id as dlt_load_id
 
     from latest
     cross join

@@ -9,53 +9,49 @@
 
 with
 
-source as (
-
-    select * from {{ source('servicetitan', 'st_pricebook_categories') }}
-
-),
-
 latest as (
 
-    {{ servicetitan_latest_version('source') }}
+    {{ latest_version('servicetitan', 'st_pricebook_categories') }}
 
 ),
 
 renamed as (
 
     select
-        -- ids
+        ---------- ids
         latest.tenant_id || '-' || latest.st_id as pricebook_category_key,
         latest.tenant_id,
         latest.st_id as pricebook_category_id,
         typed.parent_category_id,
 
-        -- strings
+        ---------- strings
         record.name as category_name,
         record."categoryType" as category_type,
         record.description,
 
-        -- numerics
+        ---------- numerics
         typed.position,
 
-        -- booleans
+        ---------- booleans
         typed.is_hidden_in_mobile,
         {{ servicetitan_is_active() }} as is_active,
         latest.is_deleted,
-        {{ cast_error_columns(casts) }} is not null as has_cast_errors,
+        {{ cast_error_columns(casts) }} is not null as has_type_errors,
 
-        -- lists and nested records
+        ---------- lists and nested records
         record.subcategories,
         record."businessUnitIds" as business_unit_ids,
 
-        -- timestamps (UTC)
+        ---------- timestamps (UTC)
         typed.created_at,
         typed.modified_at,
 
-        -- data quality and lineage
+        ---------- data quality
         {{ cast_error_columns(casts) }} as cast_error_columns,
         latest.type_errors as raw_type_errors,
-        latest._dlt_load_id
+
+        ---------- load metadata
+        latest._dlt_load_id as dlt_load_id
 
     from latest
     cross join

@@ -15,28 +15,22 @@
 
 with
 
-source as (
-
-    select * from {{ source('servicetitan', 'st_pricebook_materials') }}
-
-),
-
 latest as (
 
-    {{ servicetitan_latest_version('source') }}
+    {{ latest_version('servicetitan', 'st_pricebook_materials') }}
 
 ),
 
 renamed as (
 
     select
-        -- ids
+        ---------- ids
         latest.tenant_id || '-' || latest.st_id as pricebook_material_key,
         latest.tenant_id,
         latest.st_id as pricebook_material_id,
         typed.business_unit_id,
 
-        -- strings
+        ---------- strings
         record.code as sku_code,
         record."displayName" as display_name,
         record.description,
@@ -44,7 +38,7 @@ renamed as (
         record."unitOfMeasure" as unit_of_measure,
         record."primaryVendor" ->> 'vendorName' as primary_vendor_name,
 
-        -- numerics
+        ---------- numerics
         typed.cost,
         typed.price,
         typed.member_price,
@@ -52,24 +46,26 @@ renamed as (
         typed.hours,
         typed.bonus,
 
-        -- booleans
+        ---------- booleans
         typed.is_taxable,
         typed.is_inventory,
         {{ servicetitan_is_active() }} as is_active,
         latest.is_deleted,
-        {{ cast_error_columns(casts) }} is not null as has_cast_errors,
+        {{ cast_error_columns(casts) }} is not null as has_type_errors,
 
-        -- lists and nested records
+        ---------- lists and nested records
         record.categories as category_ids,
 
-        -- timestamps (UTC)
+        ---------- timestamps (UTC)
         typed.created_at,
         typed.modified_at,
 
-        -- data quality and lineage
+        ---------- data quality
         {{ cast_error_columns(casts) }} as cast_error_columns,
         latest.type_errors as raw_type_errors,
-        latest._dlt_load_id
+
+        ---------- load metadata
+        latest._dlt_load_id as dlt_load_id
 
     from latest
     cross join

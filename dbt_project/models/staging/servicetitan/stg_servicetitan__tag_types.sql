@@ -8,48 +8,44 @@
 
 with
 
-source as (
-
-    select * from {{ source('servicetitan', 'st_tag_types') }}
-
-),
-
 latest as (
 
-    {{ servicetitan_latest_version('source') }}
+    {{ latest_version('servicetitan', 'st_tag_types') }}
 
 ),
 
 renamed as (
 
     select
-        -- ids
+        ---------- ids
         latest.tenant_id || '-' || latest.st_id as tag_type_key,
         latest.tenant_id,
         latest.st_id as tag_type_id,
 
-        -- strings
+        ---------- strings
         record.name as tag_type_name,
         record.code as tag_code,
         record.color,
         record."entityType" as entity_type,
         record.importance,
 
-        -- booleans
+        ---------- booleans
         typed.is_conversion_opportunity,
         typed.is_visible_on_dispatch_board,
         {{ servicetitan_is_active() }} as is_active,
         latest.is_deleted,
-        {{ cast_error_columns(casts) }} is not null as has_cast_errors,
+        {{ cast_error_columns(casts) }} is not null as has_type_errors,
 
-        -- timestamps (UTC)
+        ---------- timestamps (UTC)
         typed.created_at,
         typed.modified_at,
 
-        -- data quality and lineage
+        ---------- data quality
         {{ cast_error_columns(casts) }} as cast_error_columns,
         latest.type_errors as raw_type_errors,
-        latest._dlt_load_id
+
+        ---------- load metadata
+        latest._dlt_load_id as dlt_load_id
 
     from latest
     cross join

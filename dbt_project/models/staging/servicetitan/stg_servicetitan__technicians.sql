@@ -13,22 +13,16 @@
 
 with
 
-source as (
-
-    select * from {{ source('servicetitan', 'st_technicians') }}
-
-),
-
 latest as (
 
-    {{ servicetitan_latest_version('source') }}
+    {{ latest_version('servicetitan', 'st_technicians') }}
 
 ),
 
 renamed as (
 
     select
-        -- ids
+        ---------- ids
         latest.tenant_id || '-' || latest.st_id as technician_key,
         latest.tenant_id,
         latest.st_id as technician_id,
@@ -36,7 +30,7 @@ renamed as (
         typed.user_id,
         typed.main_zone_id,
 
-        -- strings
+        ---------- strings
         record.name as technician_name,
         record."firstName" as first_name,
         record."lastName" as last_name,
@@ -47,29 +41,31 @@ renamed as (
         record."loginName" as login_name,
         record."payrollId" as payroll_id,
 
-        -- numerics
+        ---------- numerics
         typed.hourly_rate,
         typed.burden_rate,
         typed.daily_goal,
 
-        -- booleans
+        ---------- booleans
         typed.is_managed_tech,
         {{ servicetitan_is_active() }} as is_active,
         latest.is_deleted,
-        {{ cast_error_columns(casts) }} is not null as has_cast_errors,
+        {{ cast_error_columns(casts) }} is not null as has_type_errors,
 
-        -- lists and nested records
+        ---------- lists and nested records
         record."zoneIds" as zone_ids,
         record.positions,
 
-        -- timestamps (UTC)
+        ---------- timestamps (UTC)
         typed.created_at,
         typed.modified_at,
 
-        -- data quality and lineage
+        ---------- data quality
         {{ cast_error_columns(casts) }} as cast_error_columns,
         latest.type_errors as raw_type_errors,
-        latest._dlt_load_id
+
+        ---------- load metadata
+        latest._dlt_load_id as dlt_load_id
 
     from latest
     cross join

@@ -8,50 +8,46 @@
 
 with
 
-source as (
-
-    select * from {{ source('servicetitan', 'st_zones') }}
-
-),
-
 latest as (
 
-    {{ servicetitan_latest_version('source') }}
+    {{ latest_version('servicetitan', 'st_zones') }}
 
 ),
 
 renamed as (
 
     select
-        -- ids
+        ---------- ids
         latest.tenant_id || '-' || latest.st_id as zone_key,
         latest.tenant_id,
         latest.st_id as zone_id,
         typed.created_by_employee_id,
 
-        -- strings
+        ---------- strings
         record.name as zone_name,
 
-        -- booleans
+        ---------- booleans
         typed.is_service_days_enabled,
         {{ servicetitan_is_active() }} as is_active,
         latest.is_deleted,
-        {{ cast_error_columns(casts) }} is not null as has_cast_errors,
+        {{ cast_error_columns(casts) }} is not null as has_type_errors,
 
-        -- lists and nested records
+        ---------- lists and nested records
         record.zips,
         record.cities,
         record.technicians as technician_ids,
         record."businessUnits" as business_unit_ids,
 
-        -- timestamps (UTC)
+        ---------- timestamps (UTC)
         typed.created_at,
         typed.modified_at,
 
-        -- data quality and lineage
+        ---------- data quality
         {{ cast_error_columns(casts) }} as cast_error_columns,
         latest.type_errors as raw_type_errors,
-        latest._dlt_load_id
+
+        ---------- load metadata
+        latest._dlt_load_id as dlt_load_id
 
     from latest
     cross join
