@@ -210,7 +210,7 @@
 {% macro crm_match_partners(keys) -%}
     select paired.ghl_record_key as record_key
     from (
-        {{ crm_lookup(
+        {{ lookup(
             ref('int_contact_match_pairs'), keys, ['st_record_key'], ['record_key']
         ) }}
     ) as paired
@@ -218,14 +218,14 @@
     union
     select paired.st_record_key as record_key
     from (
-        {{ crm_lookup(
+        {{ lookup(
             ref('int_contact_match_pairs'), keys, ['ghl_record_key'], ['record_key']
         ) }}
     ) as paired
     union
     select decided.ghl_record_key as record_key
     from (
-        {{ crm_lookup(
+        {{ lookup(
             source('crm_editable', 'contact_match_reviews'),
             keys,
             ['st_record_key'],
@@ -235,7 +235,7 @@
     union
     select decided.st_record_key as record_key
     from (
-        {{ crm_lookup(
+        {{ lookup(
             source('crm_editable', 'contact_match_reviews'),
             keys,
             ['ghl_record_key'],
@@ -268,16 +268,16 @@
         delete from {{ this }}
     {%- else -%}
         {%- set features = ref('int_contact_match_features') -%}
-        {%- set watermark = crm_watermark('batch_at', 'timestamptz') -%}
+        {%- set since = watermark('batch_at', 'timestamptz') -%}
         delete from {{ this }} as pairs
         using {{ features }} as changed
         where
-            changed.batch_at > {{ watermark }}
+            changed.batch_at > {{ since }}
             and changed.record_key = pairs.st_record_key;
         delete from {{ this }} as pairs
         using {{ features }} as changed
         where
-            changed.batch_at > {{ watermark }}
+            changed.batch_at > {{ since }}
             and changed.record_key = pairs.ghl_record_key
     {%- endif -%}
 {%- endmacro %}

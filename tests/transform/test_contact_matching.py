@@ -253,9 +253,9 @@ BOOKKEEPING = {
     "added_phones",
 }
 COMPARED = {
-    "int_contact_match_features": "staging.int_contact_match_features",
-    "int_contact_match_pairs": "staging.int_contact_match_pairs",
-    "int_contact_records_matched": "staging.int_contact_records_matched",
+    "int_contact_match_features": "intermediate.int_contact_match_features",
+    "int_contact_match_pairs": "intermediate.int_contact_match_pairs",
+    "int_contact_records_matched": "intermediate.int_contact_records_matched",
     "contact_links": "crm.contact_links",
 }
 

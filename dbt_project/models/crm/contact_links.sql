@@ -27,7 +27,7 @@ redone as (
 
     select * from matched
     {% if is_incremental() %}
-        where batch_at > {{ crm_watermark('batch_at', 'timestamptz') }}
+        where batch_at > {{ watermark('batch_at', 'timestamptz') }}
     {% endif %}
 
 ),

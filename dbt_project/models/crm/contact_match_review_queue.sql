@@ -20,7 +20,7 @@ pairs as (
 
 decisions as (
 
-    select * from {{ source('crm_editable', 'contact_match_reviews') }}
+    select * from {{ ref('stg_crm_editable__contact_match_reviews') }}
 
 ),
 

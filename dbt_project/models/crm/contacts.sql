@@ -37,7 +37,7 @@ matched_all as not materialized (
         from matched_all
         where
             matched_all.batch_at
-            > {{ crm_watermark('batch_at', 'timestamptz') }}
+            > {{ watermark('batch_at', 'timestamptz') }}
 
     ),
 

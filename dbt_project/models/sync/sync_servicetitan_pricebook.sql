@@ -10,7 +10,7 @@ with
 
 overrides as (
 
-    select * from {{ source('crm_editable', 'pricebook_overrides') }}
+    select * from {{ ref('stg_crm_editable__pricebook_overrides') }}
 
 ),
 
@@ -39,7 +39,7 @@ available as (
         ) as item_fields
     from (
         select
-            id as override_id,
+            override_id,
             tenant_id,
             item_type,
             st_pricebook_id,

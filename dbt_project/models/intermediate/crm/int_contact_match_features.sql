@@ -31,7 +31,7 @@ records as (
 
     select * from {{ ref('int_contact_records_unioned') }}
     {% if is_incremental() %}
-        where batch_at > {{ crm_watermark('batch_at', 'timestamptz') }}
+        where batch_at > {{ watermark('batch_at', 'timestamptz') }}
     {% endif %}
 
 ),

@@ -64,7 +64,7 @@ with
             features.block_keys
         from {{ ref('int_contact_match_features') }} as features
         where
-            features.batch_at > {{ crm_watermark('batch_at', 'timestamptz') }}
+            features.batch_at > {{ watermark('batch_at', 'timestamptz') }}
 
     ),
 

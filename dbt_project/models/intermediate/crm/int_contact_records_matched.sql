@@ -41,7 +41,7 @@ with recursive
 
 {% if is_incremental() %}
 
-    -- Below, both tables are read through their indexes by key (crm_lookup):
+    -- Below, both tables are read through their indexes by key (lookup):
     -- as CTEs they would be copied whole on every run. What was read is joined
     -- by hash (the pre-hook): the planner takes each lookup for a couple of
     -- hundred rows, and a nested loop between two of them (the shared
@@ -56,13 +56,13 @@ with recursive
         from {{ ref('int_contact_records_unioned') }} as records_now
         where
             records_now.batch_at
-            > {{ crm_watermark('batch_at', 'timestamptz') }}
+            > {{ watermark('batch_at', 'timestamptz') }}
 
     ),
 
     changed_before as (
 
-        {{ crm_lookup(this, 'changed', ['record_key']) }}
+        {{ lookup(this, 'changed', ['record_key']) }}
 
     ),
 
@@ -109,29 +109,29 @@ with recursive
         select rescored.st_record_key
         from {{ ref('int_contact_match_pairs') }} as rescored
         where
-            rescored.batch_at > {{ crm_watermark('batch_at', 'timestamptz') }}
+            rescored.batch_at > {{ watermark('batch_at', 'timestamptz') }}
         union
         select rescored.ghl_record_key
         from {{ ref('int_contact_match_pairs') }} as rescored
         where
-            rescored.batch_at > {{ crm_watermark('batch_at', 'timestamptz') }}
+            rescored.batch_at > {{ watermark('batch_at', 'timestamptz') }}
             and rescored.ghl_record_key is not null
         union
         select decided.st_record_key
-        from {{ source('crm_editable', 'contact_match_reviews') }} as decided
+        from {{ ref('stg_crm_editable__contact_match_reviews') }} as decided
         where
             decided.decided_at
-            > {{ crm_watermark('batch_at', 'timestamptz') }} - interval '1 hour'
+            > {{ watermark('batch_at', 'timestamptz') }} - interval '1 hour'
         union
         select decided.ghl_record_key
-        from {{ source('crm_editable', 'contact_match_reviews') }} as decided
+        from {{ ref('stg_crm_editable__contact_match_reviews') }} as decided
         where
             decided.decided_at
-            > {{ crm_watermark('batch_at', 'timestamptz') }} - interval '1 hour'
+            > {{ watermark('batch_at', 'timestamptz') }} - interval '1 hour'
         union
         select holders.record_key
         from (
-            {{ crm_lookup(
+            {{ lookup(
                 ref('int_contact_identifiers'),
                 'changed_identifiers',
                 ['identifier_value', 'identifier_kind'],
@@ -149,7 +149,7 @@ with recursive
     ),
 
     -- From here on the changed people's records are read key by key through
-    -- the indexes (crm_lookup): joined whole, the planner scanned both 2 M-row
+    -- the indexes (lookup): joined whole, the planner scanned both 2 M-row
     -- tables four times (5 s of the select at 1,000,000 customers).
     --
     -- A contact without a customer of its own joins the customer it scores
@@ -175,9 +175,9 @@ with recursive
 
         select people_before.*
         from (
-            {{ crm_lookup(
+            {{ lookup(
                 this,
-                '(' ~ crm_lookup(this, 'first_hop', ['record_key']) ~ ') as hop',
+                '(' ~ lookup(this, 'first_hop', ['record_key']) ~ ') as hop',
                 ['person_key'],
             ) }}
         ) as people_before
@@ -204,7 +204,7 @@ with recursive
         union
         select partners_before.person_key
         from (
-            {{ crm_lookup(this, 'second_partners', ['record_key']) }}
+            {{ lookup(this, 'second_partners', ['record_key']) }}
         ) as partners_before
 
     ),
@@ -213,7 +213,7 @@ with recursive
 
         select people_before.record_key
         from (
-            {{ crm_lookup(this, 'affected_people', ['person_key']) }}
+            {{ lookup(this, 'affected_people', ['person_key']) }}
         ) as people_before
         union
         select second_hop.record_key from second_hop
@@ -224,7 +224,7 @@ with recursive
 
     records as (
 
-        {{ crm_lookup(
+        {{ lookup(
             ref('int_contact_records_unioned'), 'scope', ['record_key']
         ) }}
 
@@ -272,7 +272,7 @@ identifiers as (
             holders.identifier_value,
             count(distinct holders.record_key) as record_count
         from (
-            {{ crm_lookup(
+            {{ lookup(
                 ref('int_contact_identifiers'),
                 'identifiers',
                 ['identifier_value', 'identifier_kind'],
@@ -404,7 +404,7 @@ pairs as (
 
     -- the scored pairs of the contacts in scope, and people's decisions
     {% if is_incremental() %}
-        {{ crm_lookup(
+        {{ lookup(
             ref('int_contact_match_pairs'),
             'records',
             ['ghl_record_key'],
@@ -420,14 +420,14 @@ pairs as (
 decisions as (
 
     {% if is_incremental() %}
-        {{ crm_lookup(
-            source('crm_editable', 'contact_match_reviews'),
+        {{ lookup(
+            ref('stg_crm_editable__contact_match_reviews'),
             'records',
             ['ghl_record_key'],
             ['record_key'],
         ) }}
     {% else %}
-        select * from {{ source('crm_editable', 'contact_match_reviews') }}
+        select * from {{ ref('stg_crm_editable__contact_match_reviews') }}
     {% endif %}
 
 ),

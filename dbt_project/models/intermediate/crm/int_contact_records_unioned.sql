@@ -29,8 +29,8 @@ with
 
     changed_st as (
 
-        {{ servicetitan_changed_records(
-            ['customers', 'customer_contacts', 'locations', 'jobs']
+        {{ changed_records(
+            'servicetitan', ['customers', 'customer_contacts', 'locations', 'jobs']
         ) }}
 
     ),
@@ -43,28 +43,26 @@ with
 
     changed_location_contacts as (
 
-        -- not in stg_servicetitan__record_versions: raw's versions in the
-        -- window, found through its load id index
+        -- their versions in the window, with the location each points at
         select distinct
-            location_contacts.tenant_id,
-            location_contacts.st_id as location_contact_id,
-            location_contacts.location_id
-        from
-            {{ source('servicetitan', 'st_location_contacts') }}
-                as location_contacts
+            versions.tenant_id,
+            versions.record_id as location_contact_id,
+            versions.location_id
+        from {{ ref('stg_servicetitan__record_versions') }} as versions
         where
-            location_contacts._dlt_load_id > {{ servicetitan_watermark() }}
-            and location_contacts._dlt_load_id
-            <= {{ servicetitan_latest_completed_load() }}
+            versions.entity = 'location_contacts'
+            and versions._dlt_load_id > {{ watermark('last_load_id') }}
+            and versions._dlt_load_id
+            <= {{ latest_completed_load('servicetitan') }}
 
     ),
 
     changed_contact_locations as (
 
-        {{ servicetitan_lookup(
+        {{ lookup(
             ref('stg_servicetitan__locations'),
             'changed_location_contacts',
-            'location_id',
+            ['tenant_id', 'location_id'],
         ) }}
 
     ),
@@ -112,7 +110,7 @@ with
         -- key by key through the (st_tenant_id, st_customer_id) index: the
         -- candidates' row estimate (millions, after the GIN lookups' union)
         -- made the planner merge-join the whole table
-        {{ crm_lookup(
+        {{ lookup(
             this,
             'candidate_customers',
             ['st_tenant_id', 'st_customer_id'],
@@ -170,45 +168,47 @@ with
 
     st_customers as (
 
-        {{ servicetitan_lookup(
-            ref('stg_servicetitan__customers'), 'candidate_customers', 'customer_id'
+        {{ lookup(
+            ref('stg_servicetitan__customers'),
+            'candidate_customers',
+            ['tenant_id', 'customer_id'],
         ) }}
 
     ),
 
     st_customer_contacts as (
 
-        {{ servicetitan_lookup(
+        {{ lookup(
             ref('stg_servicetitan__customer_contacts'),
             'candidate_contact_ids',
-            'customer_contact_id',
+            ['tenant_id', 'customer_contact_id'],
         ) }}
 
     ),
 
     st_locations as (
 
-        {{ servicetitan_lookup(
+        {{ lookup(
             ref('stg_servicetitan__locations'),
             'candidate_location_ids',
-            'location_id',
+            ['tenant_id', 'location_id'],
         ) }}
 
     ),
 
     st_location_contacts as (
 
-        {{ servicetitan_lookup(
+        {{ lookup(
             ref('stg_servicetitan__location_contacts'),
             'candidate_location_contact_ids',
-            'location_contact_id',
+            ['tenant_id', 'location_contact_id'],
         ) }}
 
     ),
 
     st_jobs as (
 
-        {{ crm_lookup(
+        {{ lookup(
             ref('jobs'), 'candidate_customers', ['tenant_id', 'customer_id']
         ) }}
 
@@ -216,15 +216,13 @@ with
 
     changed_ghl as (
 
-        {{ crm_changed_records(
-            'gohighlevel', 'contacts', 'location_id', 'contact_id', 'ghl_last_load_id'
-        ) }}
+        {{ changed_records('gohighlevel', ['contacts'], 'ghl_last_load_id', 'contact_id') }}
 
     ),
 
     ghl_contacts as (
 
-        {{ crm_lookup(
+        {{ lookup(
             ref('stg_gohighlevel__contacts'),
             'changed_ghl',
             ['location_id', 'contact_id'],
@@ -578,8 +576,8 @@ final as (
         substring(unioned.street_normalized from '^([0-9]+[a-z]?)(?: |$)')
             as house_number,
         {{ run_batch_at() }} as batch_at,
-        {{ servicetitan_latest_completed_load() }} as last_load_id,
-        {{ crm_latest_load('stg_gohighlevel__loads') }} as ghl_last_load_id
+        {{ latest_completed_load('servicetitan') }} as last_load_id,
+        {{ latest_completed_load('gohighlevel') }} as ghl_last_load_id
     from unioned
     {% if is_incremental() %}
         -- only the records whose content came out different: most records a
