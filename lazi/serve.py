@@ -22,10 +22,10 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from lazi import ingest
 from lazi.config import PROJECT_ROOT, state_dir, with_database
 from lazi.db import warehouse
 from lazi.errors import LaziError
+from lazi.stand_ins import settings_for, vendors_without_credentials
 
 DEFAULT_PORT = 4200
 STARTUP_WAIT_S = 180  # the server's first start migrates its database: slow on 2 cores
@@ -159,8 +159,7 @@ def start_server(warehouse_url: str, port: int, env: dict[str, str]) -> str:
 def start_stand_ins(scale: int, env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
     """Local stand-ins for the vendors without credentials: their names and the source
     settings that point those vendors at them (the worker's runs inherit them)."""
-    has_file = (PROJECT_ROOT / ".dlt" / "secrets.toml").exists()
-    missing = [v for v in ingest.VENDORS if not ingest.vendor_configured(v) and not has_file]
+    missing = vendors_without_credentials()
     if not missing:
         return [], {}
     info_file = serve_dir() / "stand-ins.json"
@@ -171,10 +170,7 @@ def start_stand_ins(scale: int, env: dict[str, str]) -> tuple[list[str], dict[st
             env,
         )
         _wait_for_first_line(process, serve_dir() / "stand-ins.log", info_file)
-    config = ingest.source_env(json.loads(info_file.read_text()))
-    return missing, {
-        k: v for k, v in config.items() if any(f"__{m.upper()}__" in k for m in missing)
-    }
+    return missing, settings_for(missing, json.loads(info_file.read_text()))
 
 
 def _wait_for_first_line(process: subprocess.Popen[bytes], log: Path, info_file: Path) -> None:

@@ -60,13 +60,18 @@ def wh(
 
 @pytest.fixture
 def fresh(wh: CrmWarehouse) -> CrmWarehouse:
-    """The queue and its bookkeeping emptied, faults off, the default mappings only."""
+    """The queue and its bookkeeping emptied, faults off, the default mappings only, and every
+    rate limit's budget whole again, in the warehouse's buckets and in the stand-ins' windows:
+    each test spends its own (the modules share one warehouse and one set of stand-ins, and
+    a budget an earlier test spent would make a later one wait for the refill)."""
     wh.execute(
         "truncate sync.outbound_queue, sync.entity_hashes, sync.callrail_conversion_log, "
-        "sync.ghl_contact_upserts, sync.conflicts cascade"
+        "sync.ghl_contact_upserts, sync.conflicts, sync.rate_buckets cascade"
     )
     wh.execute("delete from audit.api_log where queue_id is not null")
     set_faults(wh, {})
+    for vendor in ("callrail", "gohighlevel"):
+        httpx.post(f"{wh.sandbox.base_url(vendor)}/_sandbox/limits/reset").raise_for_status()
     return wh
 
 

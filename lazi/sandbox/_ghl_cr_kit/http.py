@@ -247,9 +247,10 @@ def sandbox_router(
     write_log: WriteLog,
     warm: Callable[[], None] | None = None,
 ) -> APIRouter:
-    """GET /_sandbox/writes, POST /_sandbox/advance, GET /_sandbox/limits, GET|POST
-    /_sandbox/faults, as lazi/sandbox/README.md lists them; POST /_sandbox/warm builds the indexes
-    ahead of the first client (a cold build reads every record once)."""
+    """GET /_sandbox/writes, POST /_sandbox/advance, GET /_sandbox/limits, POST
+    /_sandbox/limits/reset, GET|POST /_sandbox/faults, as lazi/sandbox/README.md lists them;
+    POST /_sandbox/warm builds the indexes ahead of the first client (a cold build reads every
+    record once)."""
     router = APIRouter(prefix="/_sandbox")
 
     @router.get("/writes")
@@ -275,6 +276,12 @@ def sandbox_router(
                 for name, lim in limiters.items()
             }
         )
+
+    @router.post("/limits/reset")
+    async def reset_limits() -> Response:
+        for limiter in limiters.values():
+            limiter.reset()
+        return json_response({"reset": sorted(limiters)})
 
     @router.get("/faults")
     async def get_faults() -> Response:
