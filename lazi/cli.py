@@ -188,7 +188,7 @@ def run(
     from lazi.stand_ins import stand_ins_where_needed
 
     try:
-        with stand_ins_where_needed(STAND_IN_SCALE) as simulated:
+        with stand_ins_where_needed(STAND_IN_SCALE, wh.url) as simulated:
             if simulated:
                 typer.echo(f"      no credentials for {', '.join(simulated)}: local stand-ins")
             with reporting():

@@ -28,11 +28,49 @@ def settings_for(vendors: list[str], description: dict[str, Any]) -> dict[str, s
     return {k: v for k, v in config.items() if any(f"__{m.upper()}__" in k for m in vendors)}
 
 
+def seed_demo_overrides(url: str, world: Any) -> int:
+    """A manager's price 10 % up on the first two active materials and the first active service
+    of the stand-ins' first tenant, so that a new user's `make run` shows the pricebook push
+    too (people make these; the stand-ins have nobody to). The stand-ins start from the same
+    seed every run, so the same rows come back, and a run that finds them (delivered) adds
+    nothing. Returns how many were new. Only ever called with the ServiceTitan stand-in."""
+    from lazi.db.migrate import migrate
+    from lazi.db.warehouse import connect
+
+    migrate(url)  # the table must exist before the flow's first run
+    tenant = world.tenants[0]
+    picked = []
+    for item_type, name, wanted in (
+        ("material", "pricebook_materials", 2),
+        ("service", "pricebook_services", 1),
+    ):
+        collection = world.collection("servicetitan", name, tenant)
+        items = [
+            record
+            for _, record in collection.iter_from(0)
+            if record.get("active", True) and not collection.is_deleted(record)
+        ]
+        picked += [(item_type, item) for item in items[:wanted]]
+    with connect(url, autocommit=True) as conn:
+        added = 0
+        for item_type, item in picked:
+            price = round(float(item["price"]) * 1.1, 2)
+            added += conn.execute(
+                "insert into crm.pricebook_overrides"
+                " (tenant_id, item_type, st_pricebook_id, override_price, reason)"
+                " values (%s, %s, %s, %s, 'stand-in demo: a manager''s price')"
+                " on conflict (tenant_id, item_type, st_pricebook_id) do nothing",
+                (tenant, item_type, item["id"], price),
+            ).rowcount
+    return added
+
+
 @contextmanager
-def stand_ins_where_needed(scale: int) -> Iterator[list[str]]:
+def stand_ins_where_needed(scale: int, url: str | None = None) -> Iterator[list[str]]:
     """Start the stand-ins for the vendors without credentials and point those vendors at them
     in this process's environment (the flow's tasks and the syncs it starts read it) until the
-    block ends; yields their names."""
+    block ends; yields their names. With the warehouse's `url` and the ServiceTitan stand-in,
+    the demo price overrides are put in (seed_demo_overrides)."""
     missing = vendors_without_credentials()
     if not missing:
         yield []
@@ -43,6 +81,8 @@ def stand_ins_where_needed(scale: int) -> Iterator[list[str]]:
     saved = dict(os.environ)
     os.environ.update(settings_for(missing, describe(sandbox)))
     try:
+        if url is not None and "servicetitan" in missing:
+            seed_demo_overrides(url, sandbox.world)
         yield missing
     finally:
         os.environ.clear()

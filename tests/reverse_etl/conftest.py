@@ -17,6 +17,7 @@ from tests.transform._crm_fixtures import CrmWarehouse, build_warehouse
 
 SYNC_SELECTOR = [
     "stg_workflow__field_mappings",
+    "path:dbt_project/models/staging/crm_editable",
     "sync_callrail_calls",
     "sync_servicetitan_customers",
     "sync_servicetitan_customer_tags",
