@@ -27,13 +27,15 @@ test: lint typecheck
 	$(BIN)/python -m pytest
 
 # sqlfluff's dbt templater compiles the models, which asks the warehouse whether incremental
-# models exist: hence the local cluster (started if it is not running).
+# models exist and connects as dbt's role: hence the local cluster, started and migrated if
+# need be (always the local one: linting never touches a DATABASE_URL's warehouse).
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/sqlfluff lint migrations --templater raw
-	$(BIN)/lazi db start >/dev/null
-	$(BIN)/python -m lazi.dbt_env $(BIN)/sqlfluff lint dbt_project
+	env -u DATABASE_URL $(BIN)/lazi db start >/dev/null
+	env -u DATABASE_URL $(BIN)/lazi db migrate >/dev/null
+	env -u DATABASE_URL $(BIN)/python -m lazi.dbt_env $(BIN)/sqlfluff lint dbt_project
 
 # mypy's settings (packages, per-module exceptions) are in pyproject.toml.
 typecheck: setup
