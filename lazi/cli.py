@@ -188,12 +188,19 @@ def run(
     from lazi.stand_ins import stand_ins_where_needed
 
     try:
-        with stand_ins_where_needed(STAND_IN_SCALE, wh.url) as simulated:
-            if simulated:
-                typer.echo(f"      no credentials for {', '.join(simulated)}: local stand-ins")
+        with stand_ins_where_needed(STAND_IN_SCALE, wh.url) as stand_ins:
+            if stand_ins.vendors:
+                names = ", ".join(stand_ins.vendors)
+                typer.echo(f"      no credentials for {names}: local stand-ins")
             with reporting():
                 summary = elt(full_checks=full_checks)
-        summary["simulated_vendors"] = simulated
+        summary["simulated_vendors"] = stand_ins.vendors
+        # the stand-ins' demo data needed the tables before the flow's own migration step
+        summary["migrations_applied"] = [
+            *stand_ins.migrations_applied,
+            *summary["migrations_applied"],
+        ]
+        summary["migrations_already_applied"] -= len(stand_ins.migrations_applied)
     except LaziError:
         raise
     except Exception as exc:  # the flow already logged the details; keep the exit clean

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from lazi import ingest
@@ -28,16 +29,23 @@ def settings_for(vendors: list[str], description: dict[str, Any]) -> dict[str, s
     return {k: v for k, v in config.items() if any(f"__{m.upper()}__" in k for m in vendors)}
 
 
-def seed_demo_overrides(url: str, world: Any) -> int:
+@dataclass
+class StandIns:
+    vendors: list[str] = field(default_factory=list)  # the vendors pointed at the stand-ins
+    migrations_applied: list[str] = field(default_factory=list)  # to seed the demo overrides
+
+
+def seed_demo_overrides(url: str, world: Any) -> list[str]:
     """A manager's price 10 % up on the first two active materials and the first active service
     of the stand-ins' first tenant, so that a new user's `make run` shows the pricebook push
     too (people make these; the stand-ins have nobody to). The stand-ins start from the same
     seed every run, so the same rows come back, and a run that finds them (delivered) adds
-    nothing. Returns how many were new. Only ever called with the ServiceTitan stand-in."""
+    nothing. Returns the migrations it applied first (the table must exist before the flow's
+    first run, which would otherwise apply them). Only called with the ServiceTitan stand-in."""
     from lazi.db.migrate import migrate
     from lazi.db.warehouse import connect
 
-    migrate(url)  # the table must exist before the flow's first run
+    applied = migrate(url).applied
     tenant = world.tenants[0]
     picked = []
     for item_type, name, wanted in (
@@ -52,28 +60,27 @@ def seed_demo_overrides(url: str, world: Any) -> int:
         ]
         picked += [(item_type, item) for item in items[:wanted]]
     with connect(url, autocommit=True) as conn:
-        added = 0
         for item_type, item in picked:
             price = round(float(item["price"]) * 1.1, 2)
-            added += conn.execute(
+            conn.execute(
                 "insert into crm.pricebook_overrides"
                 " (tenant_id, item_type, st_pricebook_id, override_price, reason)"
                 " values (%s, %s, %s, %s, 'stand-in demo: a manager''s price')"
                 " on conflict (tenant_id, item_type, st_pricebook_id) do nothing",
                 (tenant, item_type, item["id"], price),
-            ).rowcount
-    return added
+            )
+    return list(applied)
 
 
 @contextmanager
-def stand_ins_where_needed(scale: int, url: str | None = None) -> Iterator[list[str]]:
+def stand_ins_where_needed(scale: int, url: str | None = None) -> Iterator[StandIns]:
     """Start the stand-ins for the vendors without credentials and point those vendors at them
     in this process's environment (the flow's tasks and the syncs it starts read it) until the
-    block ends; yields their names. With the warehouse's `url` and the ServiceTitan stand-in,
-    the demo price overrides are put in (seed_demo_overrides)."""
+    block ends. With the warehouse's `url` and the ServiceTitan stand-in, the demo price
+    overrides are put in (seed_demo_overrides)."""
     missing = vendors_without_credentials()
     if not missing:
-        yield []
+        yield StandIns()
         return
     from lazi.sandbox.server import describe, start_sandbox
 
@@ -81,9 +88,10 @@ def stand_ins_where_needed(scale: int, url: str | None = None) -> Iterator[list[
     saved = dict(os.environ)
     os.environ.update(settings_for(missing, describe(sandbox)))
     try:
+        started = StandIns(missing)
         if url is not None and "servicetitan" in missing:
-            seed_demo_overrides(url, sandbox.world)
-        yield missing
+            started.migrations_applied = seed_demo_overrides(url, sandbox.world)
+        yield started
     finally:
         os.environ.clear()
         os.environ.update(saved)
