@@ -47,11 +47,19 @@ def test_each_deployment_has_its_configured_schedule_and_runs_one_at_a_time(
         dep = deployment(client, name)
         assert dep.global_concurrency_limit.limit == 1, name
         assert dep.concurrency_options.collision_strategy.value == "ENQUEUE", name
+    # Prefect's scheduler makes a deployment's runs on its own loop (every 60 s by default),
+    # so the first ones may not exist yet when the session's server has just started.
+    deadline = time.monotonic() + 150
+    while time.monotonic() < deadline:
+        runs = {row.name: row for row in serve.deployment_runs()}
+        if runs["load-callrail"].next_run is not None:
+            break
+        time.sleep(2)
     status = subprocess.run(
         [sys.executable, "-m", "lazi.cli", "status"], capture_output=True, text=True, check=True
     ).stdout
     (line,) = [line for line in status.splitlines() if "load-callrail" in line]
-    assert "every 1800 s" in line and "next 20" in line
+    assert "every 1800 s" in line and "next 20" in line, line
 
 
 def test_loads_complete_through_the_worker_never_overlap_and_land(
