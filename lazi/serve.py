@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -218,6 +219,17 @@ def start_worker(name: str, pool: str, env: dict[str, str]) -> None:
     )
 
 
+@contextlib.contextmanager
+def talking_to(api_url: str) -> Iterator[None]:
+    """Prefect's clients in this process talk to `api_url`. Prefect reads its settings once, when
+    it is first imported: a process that imported it before PREFECT_API_URL was set (a test
+    session, a flow) would otherwise talk to a throwaway in-process server."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings(updates={PREFECT_API_URL: api_url}):
+        yield
+
+
 def serve(*, port: int = DEFAULT_PORT, scale: int = 300, workers: int = 1) -> Served:
     """Start what is missing, apply the deployments; returns where the server is."""
     from lazi.db.migrate import migrate
@@ -233,8 +245,9 @@ def serve(*, port: int = DEFAULT_PORT, scale: int = 300, workers: int = 1) -> Se
     served.simulated, sources = start_stand_ins(scale, env)
     from flows.deployments import WORK_POOL, apply
 
-    ensure_work_pool(WORK_POOL)
-    served.deployments = apply(WORK_POOL)
+    with talking_to(served.api_url):
+        ensure_work_pool(WORK_POOL)
+        served.deployments = apply(WORK_POOL)
     for n in range(1, workers + 1):
         start_worker(f"worker-{n}", WORK_POOL, {**env, **sources})
     served.started = [p.stem for p in sorted(serve_dir().glob("*.pid")) if _running(p.stem)]
@@ -300,7 +313,8 @@ def deployment_runs() -> list[DeploymentRuns]:
     from prefect.client.schemas.sorting import FlowRunSort
 
     rows = []
-    with get_client(sync_client=True) as client:
+    api_url = os.environ.get("PREFECT_API_URL") or f"http://127.0.0.1:{DEFAULT_PORT}/api"
+    with talking_to(api_url), get_client(sync_client=True) as client:
         deployments = client.read_deployments(
             deployment_filter=DeploymentFilter(tags=DeploymentFilterTags(all_=["lazi"]))
         )

@@ -95,8 +95,8 @@ def orchestra(
 def client(orchestra: dict[str, Any]) -> Iterator[Any]:
     from prefect.client.orchestration import get_client
 
-    with get_client(sync_client=True) as prefect_client:
-        yield prefect_client
+    with serve.talking_to(orchestra["served"].api_url), get_client(sync_client=True) as client:
+        yield client
 
 
 FLOW_OF = {"push": "push", "nightly": "nightly", "weekly-full-refresh": "full-refresh"}

@@ -180,20 +180,37 @@ def run_locks_dead_after() -> float:
 def test_two_workers_split_a_batch_with_no_run_twice(
     orchestra: dict[str, Any], client: Any
 ) -> None:
+    """Two workers poll one pool. Which one claims a run is a race, so each pair of runs is
+    triggered while the other worker is paused (SIGSTOP): the first pair can only go to
+    worker-2, the second only to worker-1, and every run must start exactly once."""
     serve.serve(port=orchestra["port"], scale=40, workers=2)
     push, upkeep = deployment(client, "push").id, deployment(client, "maintenance").id
-    # Two short deployments (a dry-run push plans only), so that two runs can go at once.
-    ids = [trigger(client, push, dry_run=True), trigger(client, upkeep)]
-    ids += [trigger(client, push, dry_run=True), trigger(client, upkeep)]
-    runs = wait_for(client, ids, timeout_s=150)
-    assert [r.state_name for r in runs] == ["Completed"] * 4
-    assert all(r.run_count == 1 for r in runs)
-    names = {r.name for r in runs}
-    started = {
-        w: [n for n in found if n in names] for w, found in started_by(orchestra["state"]).items()
-    }
-    assert sorted(n for found in started.values() for n in found) == sorted(names), started
-    assert started.get("worker-1") and started.get("worker-2"), started
+    pids = {name: serve._running(name) for name in ("worker-1", "worker-2")}
+    assert all(pids.values()), pids
+    deadline = time.monotonic() + 120
+    while "worker-2" not in started_by(orchestra["state"]) or not any(
+        "started" in line
+        for line in (orchestra["state"] / "serve" / "worker-2.log").read_text().splitlines()
+    ):
+        assert time.monotonic() < deadline, "worker-2 did not start"
+        time.sleep(0.5)
+    ran_by: dict[str, list[str]] = {}
+    for busy, paused in (("worker-2", "worker-1"), ("worker-1", "worker-2")):
+        os.killpg(pids[paused], signal.SIGSTOP)
+        try:
+            # two short deployments (a dry-run push plans only): two runs can go at once
+            ids = [trigger(client, push, dry_run=True), trigger(client, upkeep)]
+            runs = wait_for(client, ids, timeout_s=150)
+        finally:
+            os.killpg(pids[paused], signal.SIGCONT)
+        assert [r.state_name for r in runs] == ["Completed"] * 2, busy
+        ran_by[busy] = sorted(r.name for r in runs)
+    started = started_by(orchestra["state"])
+    for worker, names in ran_by.items():
+        assert set(names) <= set(started.get(worker, [])), (worker, names, started)
+    every_start = [n for found in started.values() for n in found]
+    names = [n for found in ran_by.values() for n in found]
+    assert all(every_start.count(n) == 1 for n in names), started
 
 
 def test_a_shortened_interval_produces_runs_on_its_own(
